@@ -9,3 +9,6 @@ export * from "./registry.js";
 export * from "./shape.js";
 export * from "./types.js";
 export * from "./verify.js";
+export * from "./kernel.js";
+export * from "./kernel-interp.js";
+export * from "./kernel-print.js";

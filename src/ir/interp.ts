@@ -3,6 +3,7 @@
 import { type DType, type HostData, hostToNumbers, numbersToHost, roundTo } from "./dtype.js";
 import { SmeltError } from "./errors.js";
 import type { Func, Value } from "./graph.js";
+import type { Attrs, OpName } from "./attrs.js";
 import type { InterpContext } from "./opdef.js";
 import { registry } from "./registry.js";
 import { type Shape, size } from "./shape.js";
@@ -46,16 +47,25 @@ export function interpret(func: Func, args: readonly Tensor[], ctx: InterpContex
     return t;
   };
   for (const op of func.body) {
-    const operands = op.operands.map(get);
-    const out = op.result.type;
-    // The registry is indexed by the op's own name, so its attrs type matches; TypeScript
-    // cannot see that across the union, hence the one cast.
-    const def = registry[op.op] as unknown as {
-      interp(o: readonly Tensor[], a: unknown, t: TensorType, c: InterpContext): Float64Array;
-    };
-    const data = def.interp(operands, op.attrs, out, ctx);
-    for (let i = 0; i < data.length; i++) data[i] = roundTo(out.dtype, data[i]!, ctx.mode);
-    env.set(op.result, { type: out, data });
+    env.set(op.result, evalOp(op.op, op.attrs, op.operands.map(get), op.result.type, ctx));
   }
   return func.results.map(get);
+}
+
+/** One primitive on tensors, its result rounded to the result dtype. */
+export function evalOp<K extends OpName>(
+  op: K,
+  attrs: Attrs[K],
+  operands: readonly Tensor[],
+  out: TensorType,
+  ctx: InterpContext,
+): Tensor {
+  // The registry is indexed by the op's own name, so its attrs type matches; TypeScript
+  // cannot see that across the union of entries, hence the one cast.
+  const def = registry[op] as unknown as {
+    interp(o: readonly Tensor[], a: unknown, t: TensorType, c: InterpContext): Float64Array;
+  };
+  const data = def.interp(operands, attrs, out, ctx);
+  for (let i = 0; i < data.length; i++) data[i] = roundTo(out.dtype, data[i]!, ctx.mode);
+  return { type: out, data };
 }
