@@ -1,4 +1,8 @@
-// The user's source location of an op: the first stack frame outside smelt itself.
+// The user's source location of an op: the first stack frame outside smelt itself. Frames are
+// read as V8 call sites (cheap) and only the chosen one is formatted, through whatever
+// source-map support is installed (`Error.prepareStackTrace`), so a TypeScript file reports
+// its own lines.
+import { findSourceMap } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Loc } from "../ir/loc.js";
@@ -14,16 +18,16 @@ const FRAMES = 24;
 
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 
-function isInternal(file: string): boolean {
-  return (
-    file.startsWith("node:") ||
-    file.includes(`${path.sep}node_modules${path.sep}`) ||
-    internalDirs.some((d) => file.startsWith(d))
-  );
-}
-
 function toPath(file: string): string {
   return file.startsWith("file://") ? fileURLToPath(file) : file;
+}
+
+function isUserFile(file: string): boolean {
+  return (
+    path.isAbsolute(file) &&
+    !file.includes(`${path.sep}node_modules${path.sep}`) &&
+    !internalDirs.some((d) => file.startsWith(d))
+  );
 }
 
 function displayPath(file: string): string {
@@ -31,32 +35,64 @@ function displayPath(file: string): string {
   return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
 }
 
-function firstUserFrame(stack: string): Loc | undefined {
-  const lines = stack.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    const m = FRAME.exec(lines[i]!);
-    if (!m) continue;
-    const file = toPath(m[1]!);
-    if (isInternal(file) || !file.includes(path.sep)) continue;
-    return { file: displayPath(file), line: Number(m[2]), col: Number(m[3]) };
+function callSites(limit: number): NodeJS.CallSite[] {
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  Error.prepareStackTrace = (_e, sites) => sites;
+  Error.stackTraceLimit = limit;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callSites);
+    return holder.stack as NodeJS.CallSite[];
+  } finally {
+    Error.prepareStackTrace = savedPrepare;
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+/** The site's position after source maps: through the installed formatter, else Node's own maps. */
+function mapped(site: NodeJS.CallSite, file: string): Loc {
+  const raw = { file, line: site.getLineNumber() ?? 0, col: site.getColumnNumber() ?? 0 };
+  const prepare = Error.prepareStackTrace;
+  if (prepare) {
+    const text = String(prepare({ name: "Error", message: "" } as Error, [site]));
+    const m = FRAME.exec(text.split("\n")[1] ?? "");
+    if (m) return { file: toPath(m[1]!), line: Number(m[2]), col: Number(m[3]) };
+    return raw;
+  }
+  const entry = findSourceMap(file)?.findEntry(raw.line - 1, raw.col - 1);
+  if (entry && "originalLine" in entry && entry.originalSource) {
+    return { file: toPath(entry.originalSource), line: entry.originalLine + 1, col: entry.originalColumn + 1 };
+  }
+  return raw;
+}
+
+// Mapping a position is the costly part; an op in a loop is called from one site again and again.
+const mappedCache = new Map<string, Loc>();
+
+function firstUserFrame(sites: readonly NodeJS.CallSite[]): Loc | undefined {
+  for (const site of sites) {
+    const name = site.getFileName();
+    if (!name || name.startsWith("node:")) continue;
+    const file = toPath(name);
+    if (!isUserFile(file)) continue;
+    const key = `${file}:${site.getLineNumber()}:${site.getColumnNumber()}`;
+    let loc = mappedCache.get(key);
+    if (!loc) {
+      const m = mapped(site, file);
+      loc = { ...m, file: displayPath(m.file) };
+      if (mappedCache.size > 10000) mappedCache.clear();
+      mappedCache.set(key, loc);
+    }
+    return loc;
   }
   return undefined;
 }
 
-function stackWithLimit(limit: number): string {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = limit;
-  try {
-    return new Error().stack ?? "";
-  } finally {
-    Error.stackTraceLimit = saved;
-  }
-}
-
 /** `file:line:col` of the innermost caller outside smelt, or undefined when there is none. */
 export function userLoc(): Loc | undefined {
-  const stack = stackWithLimit(FRAMES);
-  const loc = firstUserFrame(stack);
-  if (loc || stack.split("\n").length <= FRAMES) return loc;
-  return firstUserFrame(stackWithLimit(Infinity));
+  const sites = callSites(FRAMES);
+  const loc = firstUserFrame(sites);
+  if (loc || sites.length < FRAMES) return loc;
+  return firstUserFrame(callSites(Infinity));
 }

@@ -81,7 +81,7 @@ class ExprPrinter {
       case "reduced":
         return `%${e.name}`;
       case "load":
-        return `%${e.buf}[${this.print(e.index)}]`;
+        return `%${e.buf}[${bare(this.print(e.index))}]`;
       case "random":
         return `threefry${e.word}(${this.print(e.key0)}, ${this.print(e.key1)}, ${this.print(e.counter)})`;
       case "op": {

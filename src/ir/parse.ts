@@ -134,7 +134,10 @@ interface FuncNode {
 
 // ---------------------------------------------------------------- grammar
 
-const describe = (t: IToken): string => (t.tokenType === EOF ? "end of input" : `'${t.image}'`);
+/** A token as error messages quote it (shortened: a string token may be long). */
+const quote = (image: string): string => `'${image.length > 40 ? `${image.slice(0, 37)}...` : image}'`;
+
+const describe = (t: IToken): string => (t.tokenType === EOF ? "end of input" : quote(t.image));
 
 const oneOf = (labels: string[]): string => {
   const uniq = [...new Set(labels)];
@@ -368,11 +371,11 @@ function buildFunc(node: FuncNode, comments: ReadonlyMap<number, IToken>): Func 
     );
   }
   results.forEach((r, i) => {
-    if (!typeEq(r.type, resultTypes[i]!)) {
-      throw new ParseError(
-        `return value ${node.retValues[i]!.image} is ${typeStr(r.type)} but the signature declares ${typeStr(resultTypes[i]!)}`,
-        pos(node.retValues[i]!),
-      );
+    const declared = resultTypes[i]!;
+    if (!typeEq(r.type, declared)) {
+      const tok = node.retValues[i]!;
+      const detail = `return value ${tok.image} is ${typeStr(r.type)} but the signature declares ${typeStr(declared)}`;
+      throw new ParseError(detail, pos(tok));
     }
   });
   return verify({ name: funcName(node.name), params, body, results });
@@ -389,7 +392,7 @@ function parseString(tok: IToken, quoted: string): string {
   } catch {
     // reported below
   }
-  throw new ParseError(`bad string ${quoted}: expected a JSON string`, pos(tok));
+  throw new ParseError(`bad string ${quote(quoted)}: expected a JSON string`, pos(tok));
 }
 
 function buildType(t: TypeNode): TensorType {
@@ -437,7 +440,7 @@ function buildAttrs<K extends OpName>(op: K, o: OpNode): Attrs[K] {
 function attrValue(a: AttrNode, kind: AttrKind): unknown {
   const v = a.value;
   const wrong = (what: string, at: IToken): never => {
-    const found = v.tag === "list" ? "a list" : `'${v.tok.image}'`;
+    const found = v.tag === "list" ? "a list" : quote(v.tok.image);
     throw new ParseError(`attribute '${a.name.image}' expects ${what}, found ${found}`, pos(at));
   };
   switch (kind) {
@@ -474,20 +477,20 @@ function number(t: IToken, otherwise: () => never): number {
     return otherwise();
   }
   if (t.image === "-inf") return -Infinity;
-  if (!NUMBER_SYNTAX.test(t.image)) throw new ParseError(`bad number '${t.image}'`, pos(t));
+  if (!NUMBER_SYNTAX.test(t.image)) throw new ParseError(`bad number ${quote(t.image)}`, pos(t));
   return Number(t.image);
 }
 
 function integer(t: IToken, otherwise: () => never): number {
   const x = number(t, otherwise);
   if (!INT_SYNTAX.test(t.image)) return otherwise();
-  if (!Number.isSafeInteger(x)) throw new ParseError(`integer '${t.image}' is too large`, pos(t));
+  if (!Number.isSafeInteger(x)) throw new ParseError(`integer ${quote(t.image)} is too large`, pos(t));
   return x === 0 ? 0 : x;
 }
 
 function nonNegativeInt(t: IToken, what: string): number {
   const bad = (): never => {
-    throw new ParseError(`expected ${what} (a non-negative integer), found '${t.image}'`, pos(t));
+    throw new ParseError(`expected ${what} (a non-negative integer), found ${quote(t.image)}`, pos(t));
   };
   const x = integer(t, bad);
   return x < 0 || t.image.startsWith("-") ? bad() : x;

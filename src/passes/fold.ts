@@ -80,6 +80,13 @@ function constantTensor(v: Value, ctx: RewriteContext): Tensor | undefined {
   return inner && evaluate("broadcast", def.attrs, [inner]);
 }
 
+/** The scalar constant `v` is a broadcast of (or is), if any. */
+function scalarRoot(v: Value, ctx: RewriteContext): Value | undefined {
+  const def = ctx.producer(v);
+  if (def?.op === "broadcast") return scalarRoot(def.operands[0]!, ctx);
+  return def?.op === "constant" && def.attrs.shape.length === 0 ? v : undefined;
+}
+
 /** A broadcast of a scalar constant: the form every splat is folded into. */
 function isCanonicalSplat(op: Op, ctx: RewriteContext): boolean {
   if (op.op !== "broadcast") return false;
@@ -108,7 +115,10 @@ export const foldRule: Rule = (op, ctx) => {
       return emitSplat(ctx, evaluate(op.op, op.attrs, inputs).data[0]!, type, op.loc);
     }
     if (SPLAT_MOVEMENT.has(op.op)) {
-      return isCanonicalSplat(op, ctx) ? undefined : emitSplat(ctx, splats[0]!, type, op.loc);
+      if (isCanonicalSplat(op, ctx)) return undefined;
+      const root = scalarRoot(op.operands[0]!, ctx);
+      if (root === undefined) return emitSplat(ctx, splats[0]!, type, op.loc);
+      return type.shape.length === 0 ? root : ctx.emit("broadcast", [root], { shape: [...type.shape] }, op.loc);
     }
   }
   if (size(type.shape) > FOLD_LIMIT) return undefined;

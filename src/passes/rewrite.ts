@@ -70,7 +70,9 @@ export function rewrite(func: Func, rule: Rule): Func {
     if (op !== original) changed = true;
     pending = [];
     const replacement = rule(op, ctx);
-    if (replacement === undefined) {
+    // A rule that answers with the op's own result keeps the op (replacing it by itself would
+    // leave its result undefined).
+    if (replacement === undefined || replacement === op.result) {
       append(op);
       continue;
     }
