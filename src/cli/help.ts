@@ -27,8 +27,8 @@ Options:
   --device metal|host|interp   the default device (sets SMELT_DEVICE for the program)
   --dump-ir[=STAGE,...]        every compile()d function prints its IR at these stages, each op
                                annotated with the source it came from (sets SMELT_DUMP_IR).
-                               Stages: ${DUMP_STAGES.join(", ")}, or all (the default when
-                               the flag has no value: --dump-ir alone means --dump-ir=all)
+                               Stages: ${DUMP_STAGES.join(", ")},
+                               or all (--dump-ir alone means --dump-ir=all)
   --dump-dir DIR               write the dumps to files in DIR instead of stderr (sets
                                SMELT_DUMP_DIR; created if missing; implies --dump-ir=all
                                unless --dump-ir says otherwise)

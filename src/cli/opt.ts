@@ -1,28 +1,30 @@
 // `smelt opt`: IR text in; simplify, fuse and plan as asked; IR text or stats out.
 import fs from "node:fs";
-import { ParseError, type Func, type Program, printProgram, SmeltError } from "../ir/index.js";
-import { parseModule } from "../ir/parse.js";
-import { printModule } from "../ir/print.js";
-import { verify } from "../ir/verify.js";
-import { type FusionStrategy, fuse } from "../passes/fuse.js";
-import { runPasses } from "../passes/manager.js";
-import { type PlannedProgram, plan, printPlanned } from "../passes/plan.js";
-import { simplifyPass } from "../passes/simplify.js";
-import { programStats } from "../passes/stats.js";
+import { ParseError, SmeltError } from "../ir/errors.js";
+import type { FusionStrategy } from "../passes/fuse.js";
 import { listOf, NotAvailableError, oneOf, parseCommandLine, UsageError } from "./args.js";
 import { OPT_HELP } from "./help.js";
 
-const PASSES = ["simplify", "fuse", "plan"] as const;
-type PassName = (typeof PASSES)[number];
+export const PASSES = ["simplify", "fuse", "plan"] as const;
+export type PassName = (typeof PASSES)[number];
 const EMITS = ["ir", "msl", "stats"] as const;
 type Emit = (typeof EMITS)[number];
 const STRATEGIES = ["full", "elementwise", "none"] as const satisfies readonly FusionStrategy[];
 
-/** What the passes have made of one func so far. */
-type Stage =
-  | { readonly kind: "graph"; readonly func: Func }
-  | { readonly kind: "program"; readonly program: Program }
-  | { readonly kind: "planned"; readonly program: PlannedProgram };
+type StageKind = "graph" | "program" | "planned";
+
+/** simplify works on graph IR, fuse turns graph IR into a program, plan works on a program. */
+const PASS_TYPES: Readonly<Record<PassName, { readonly takes: StageKind; readonly gives: StageKind }>> = {
+  simplify: { takes: "graph", gives: "graph" },
+  fuse: { takes: "graph", gives: "program" },
+  plan: { takes: "program", gives: "planned" },
+};
+
+const STAGE_WORDS: Readonly<Record<StageKind, string>> = {
+  graph: "graph IR",
+  program: "a program",
+  planned: "a planned program",
+};
 
 interface OptRequest {
   readonly file: string;
@@ -63,96 +65,45 @@ function parseOptArgs(argv: readonly string[]): OptRequest | "help" {
   };
 }
 
-/** simplify works on graph IR, fuse turns graph IR into a program, plan works on a program. */
 function checkOrder(passes: readonly PassName[]): void {
-  let kind: Stage["kind"] = "graph";
+  let kind: StageKind = "graph";
   for (const p of passes) {
-    const takes = p === "plan" ? "program" : "graph";
+    const { takes, gives } = PASS_TYPES[p];
     if (kind !== takes) {
-      const has = kind === "graph" ? "graph IR" : kind === "program" ? "a program" : "a planned program";
-      throw new UsageError(`--passes: ${p} needs ${takes === "graph" ? "graph IR" : "a program"}, but has ${has} here`);
+      throw new UsageError(`--passes: ${p} needs ${STAGE_WORDS[takes]}, but has ${STAGE_WORDS[kind]} here`);
     }
-    kind = p === "simplify" ? "graph" : p === "fuse" ? "program" : "planned";
+    kind = gives;
   }
 }
 
-function runPass(stage: Stage, pass: PassName, strategy: FusionStrategy): Stage {
-  switch (pass) {
-    case "simplify":
-      if (stage.kind !== "graph") break;
-      return { kind: "graph", func: runPasses(stage.func, [simplifyPass], { verifyEach: true }) };
-    case "fuse":
-      if (stage.kind !== "graph") break;
-      return { kind: "program", program: fuse(stage.func, { strategy }) };
-    case "plan":
-      if (stage.kind !== "program") break;
-      return { kind: "planned", program: plan(stage.program) };
-    default:
-      return pass satisfies never;
-  }
-  // checkOrder rejects every other order before any pass runs.
-  throw new Error(`opt: ${pass} cannot follow a ${stage.kind} stage`);
-}
-
-function printStage(stage: Stage): string {
-  switch (stage.kind) {
-    case "graph":
-      return printModule([stage.func]);
-    case "program":
-      return printProgram(stage.program) + "\n";
-    case "planned":
-      return printPlanned(stage.program) + "\n";
-    default:
-      return stage satisfies never;
+function readInput(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`opt: ${file}: ${code === "ENOENT" ? "no such file" : `cannot read (${code ?? String(e)})`}`);
   }
 }
 
-function emitText(stages: readonly Stage[], emit: Emit): string {
-  switch (emit) {
-    case "ir":
-      return stages.map(printStage).join("\n");
-    case "stats": {
-      const stats = stages.map((s) => {
-        if (s.kind === "graph") throw new Error("opt: stats of graph IR"); // parseOptArgs requires fuse
-        return { name: s.program.name, ...programStats(s.program) };
-      });
-      return JSON.stringify(stats.length === 1 ? stats[0] : stats, null, 2) + "\n";
-    }
-    case "msl":
-      throw new NotAvailableError("msl: codegen is not available yet");
-    default:
-      return emit satisfies never;
-  }
-}
-
-export function optCommand(argv: readonly string[]): number {
+export async function optCommand(argv: readonly string[]): Promise<number> {
   const req = parseOptArgs(argv);
   if (req === "help") {
     process.stdout.write(OPT_HELP);
     return 0;
   }
-  let text: string;
-  try {
-    text = fs.readFileSync(req.file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`opt: ${req.file}: ${code === "ENOENT" ? "no such file" : `cannot read (${code ?? String(e)})`}`);
-  }
+  const text = readInput(req.file);
   if (req.emit === "msl") throw new NotAvailableError("msl: codegen is not available yet");
+  const { optimize } = await import("./opt-pipeline.js");
   try {
-    const stages = parseModule(text).map((func) => {
-      let stage: Stage = { kind: "graph", func: verify(func) };
-      for (const p of req.passes) stage = runPass(stage, p, req.strategy);
-      return stage;
-    });
-    process.stdout.write(emitText(stages, req.emit));
+    process.stdout.write(optimize(text, { passes: req.passes, strategy: req.strategy, emit: req.emit }));
     return 0;
   } catch (e) {
+    // ParseError's message starts with `line:col: `.
     if (e instanceof ParseError) {
       process.stderr.write(`${req.file}:${e.message}\n`);
       return 1;
     }
-    if (e instanceof SmeltError && !(e instanceof UsageError)) {
+    if (e instanceof SmeltError) {
       process.stderr.write(`${req.file}: ${e.message}\n`);
       return 1;
     }

@@ -19,7 +19,7 @@ export function currentLoc(): Loc | undefined {
 /** Runs `body` as the public op `name`, called from the user's current line. */
 export function publicOp<T>(name: string, body: () => T): T {
   if (current) return body();
-  const ctx: OpContext = { op: name, loc: userLoc() };
+  const ctx: OpContext = { op: name, loc: userLoc(publicOp) };
   current = ctx;
   try {
     return body();

@@ -12,9 +12,10 @@ import type { Loc } from "../ir/loc.js";
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const internalDirs = [path.join(packageRoot, "src") + path.sep, path.join(packageRoot, "runtime") + path.sep];
 
-// Enough frames for smelt's own nesting (op -> composite -> method -> nn layer); a deeper
-// stack is rare and retried once with no limit.
-const FRAMES = 24;
+// Capturing costs per frame. Frames above the public op's entry are never captured, so the
+// user's frame is usually within the first few (op function, method); deeper nesting (an nn
+// layer calling ops) is retried with more.
+const LIMITS = [4, 32, Infinity];
 
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 
@@ -35,14 +36,15 @@ function displayPath(file: string): string {
   return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
 }
 
-function callSites(limit: number): NodeJS.CallSite[] {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+function callSites(limit: number, above: Function): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = (_e, sites) => sites;
   Error.stackTraceLimit = limit;
   try {
     const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callSites);
+    Error.captureStackTrace(holder, above);
     return holder.stack as NodeJS.CallSite[];
   } finally {
     Error.prepareStackTrace = savedPrepare;
@@ -89,10 +91,16 @@ function firstUserFrame(sites: readonly NodeJS.CallSite[]): Loc | undefined {
   return undefined;
 }
 
-/** `file:line:col` of the innermost caller outside smelt, or undefined when there is none. */
-export function userLoc(): Loc | undefined {
-  const sites = callSites(FRAMES);
-  const loc = firstUserFrame(sites);
-  if (loc || sites.length < FRAMES) return loc;
-  return firstUserFrame(callSites(Infinity));
+/**
+ * `file:line:col` of the innermost caller outside smelt, or undefined when there is none.
+ * `above`: a function on the current stack whose frame and callees are smelt's own.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export function userLoc(above: Function = userLoc): Loc | undefined {
+  for (const limit of LIMITS) {
+    const sites = callSites(limit, above);
+    const loc = firstUserFrame(sites);
+    if (loc || sites.length < limit) return loc;
+  }
+  return undefined;
 }

@@ -1,14 +1,14 @@
 // The source text of the call an op came from (`x.matmul(w)`), found from its `file:line:col`.
 //
-// V8 stack columns are 1-based and, for a method call or property access, point at the property
-// name (`matmul` in `x.matmul(w)`, `T` in `a.T`); for a plain call at the callee (`exp(x)`).
+// V8 stack columns are 1-based and, for a method call, point at the property name (`matmul` in
+// `x.matmul(w)`); for a plain call at the callee (`exp(x)`); for a getter near the name (`a.T`).
 // ts-morph takes about half a second to load, so it is loaded only when a location is first
 // resolved, and each file is parsed once per modification time.
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Node, SourceFile } from "ts-morph";
+import type { Node, PropertyAccessExpression, SourceFile } from "ts-morph";
 
 export interface SourcePos {
   readonly file: string;
@@ -78,9 +78,17 @@ function offsetOf(source: SourceFile, line: number, col: number): number | undef
 }
 
 /**
- * The expression a stack frame at `pos` stands for: the smallest call whose callee's name starts
- * there, else a property access whose name starts there (a getter such as `a.T`), else a `new`
- * expression that starts there (constructor frames point at `new`), else the token there.
+ * Where a frame of a getter (`a.T`) points: V8 gives the name, or the dot when the receiver is a
+ * call; through esbuild's source maps (tsx) the dot becomes the receiver's last character.
+ */
+function accessCovers(n: PropertyAccessExpression, pos: number): boolean {
+  return n.getExpression().getEnd() - 1 <= pos && pos <= n.getNameNode().getStart();
+}
+
+/**
+ * The expression a stack frame at `pos` stands for, the smallest that fits: a call whose callee's
+ * name starts there, else a property access around there (a getter), else a `new` expression
+ * that starts there (constructor frames point at `new`), else the expression token there.
  */
 function expressionAt(source: SourceFile, pos: number): Node | undefined {
   const { Node } = loadTsMorph();
@@ -88,16 +96,16 @@ function expressionAt(source: SourceFile, pos: number): Node | undefined {
   if (!token || token.getStart() !== pos) return undefined;
   for (let n: Node | undefined = token; n && !Node.isStatement(n) && !Node.isSourceFile(n); n = n.getParent()) {
     if (Node.isNewExpression(n) && n.getStart() === pos) return n;
-    const named = Node.isPropertyAccessExpression(n) && n.getNameNode().getStart() === pos;
-    const callee = named || (Node.isIdentifier(n) && n.getStart() === pos);
+    const access = Node.isPropertyAccessExpression(n) && accessCovers(n, pos);
+    const callee = access || (Node.isIdentifier(n) && n.getStart() === pos);
     if (!callee) continue;
     const parent = n.getParent();
     if (parent && Node.isCallExpression(parent) && parent.getExpression().compilerNode === n.compilerNode) {
       return parent;
     }
-    if (named) return n;
+    if (access) return n;
   }
-  return token;
+  return Node.isExpression(token) ? token : undefined;
 }
 
 /** The source text of the call (or property access) at `file:line:col`, when it can be found. */

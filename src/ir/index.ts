@@ -12,3 +12,5 @@ export * from "./verify.js";
 export * from "./kernel.js";
 export * from "./kernel-interp.js";
 export * from "./kernel-print.js";
+export * from "./print.js";
+export * from "./parse.js";

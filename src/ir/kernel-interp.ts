@@ -13,6 +13,12 @@ import { type Tensor, typeEq, typeStr } from "./types.js";
 
 type Buffers = Map<string, Float64Array>;
 
+/** A reduction's values, one per point of the grid and its scope loops (row-major). */
+interface Reduced {
+  readonly loops: readonly Loop[];
+  readonly values: Float64Array;
+}
+
 /** Runs `program` on `args` (one per param); returns its results. */
 export function interpretProgram(
   program: Program,
@@ -45,23 +51,22 @@ export function interpretProgram(
 interface Space {
   readonly loops: readonly Loop[];
   readonly size: number;
-  /** Size of the grid part: position p belongs to grid point floor(p / inner). */
-  readonly inner: number;
 }
 
 function space(grid: readonly Loop[], own: readonly Loop[]): Space {
   const loops = [...grid, ...own];
-  const inner = own.reduce((a, l) => a * l.extent, 1);
-  return { loops, size: loops.reduce((a, l) => a * l.extent, 1), inner };
+  return { loops, size: loops.reduce((a, l) => a * l.extent, 1) };
 }
 
 export function runKernel(k: Kernel, bufs: Buffers, ctx: InterpContext): void {
   const gridSize = k.grid.reduce((a, l) => a * l.extent, 1);
-  const reduced = new Map<string, Float64Array>();
+  const reduced = new Map<string, Reduced>();
   for (const r of k.reductions) {
-    const sp = space(k.grid, r.loops);
+    const sp = space(k.grid, [...r.scope, ...r.loops]);
     const body = r.op === "dot" ? exactProducts(r.body, sp, bufs, reduced, ctx, k) : evaluate(r.body, sp, bufs, reduced, ctx, k);
-    reduced.set(r.name, reduce(r.op, body, gridSize, sp.inner, r.body.dtype, ctx));
+    const groups = gridSize * r.scope.reduce((a, l) => a * l.extent, 1);
+    const inner = r.loops.reduce((a, l) => a * l.extent, 1);
+    reduced.set(r.name, { loops: [...k.grid, ...r.scope], values: reduce(r.op, body, groups, inner, r.body.dtype, ctx) });
   }
   for (const s of k.stores) {
     const sp = space(k.grid, s.loops);
@@ -89,7 +94,7 @@ function exactProducts(
   body: Expr,
   sp: Space,
   bufs: Buffers,
-  reduced: ReadonlyMap<string, Float64Array>,
+  reduced: ReadonlyMap<string, Reduced>,
   ctx: InterpContext,
   k: Kernel,
 ): Float64Array {
@@ -135,7 +140,7 @@ function evaluate(
   e: Expr,
   sp: Space,
   bufs: Buffers,
-  reduced: ReadonlyMap<string, Float64Array>,
+  reduced: ReadonlyMap<string, Reduced>,
   ctx: InterpContext,
   k: Kernel,
   memo: Map<Expr, Float64Array> = new Map(),
@@ -176,7 +181,19 @@ function evaluate(
       const r = reduced.get(e.name);
       if (!r) throw new SmeltError(`kernel ${k.name}: reduction ${e.name} is used before it is computed`);
       out = new Float64Array(sp.size);
-      for (let p = 0; p < sp.size; p++) out[p] = r[Math.floor(p / sp.inner)]!;
+      // Position in the reduction's own loops, from the loop indices of this space.
+      const at = r.loops.map((l) => {
+        const d = sp.loops.findIndex((m) => m.v === l.v);
+        if (d < 0) throw new SmeltError(`kernel ${k.name}: reduction ${e.name} is used outside its scope (${l.v})`);
+        let stride = 1;
+        for (let j = sp.loops.length - 1; j > d; j--) stride *= sp.loops[j]!.extent;
+        return { stride, extent: l.extent };
+      });
+      for (let p = 0; p < sp.size; p++) {
+        let q = 0;
+        for (const a of at) q = q * a.extent + (Math.floor(p / a.stride) % a.extent);
+        out[p] = r.values[q]!;
+      }
       break;
     }
     case "op": {

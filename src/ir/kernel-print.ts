@@ -88,7 +88,7 @@ class ExprPrinter {
         const infix = INFIX[e.op];
         if (infix && e.args.length === 2) return `(${this.print(e.args[0]!)} ${infix} ${this.print(e.args[1]!)})`;
         const name = e.op === "convert" ? `convert<${SHORT_NAME[e.dtype]}>` : e.op;
-        return `${name}(${e.args.map((a) => this.print(a)).join(", ")})`;
+        return `${name}(${e.args.map((a) => bare(this.print(a))).join(", ")})`;
       }
       default:
         return e satisfies never;
@@ -124,7 +124,8 @@ export function printKernel(k: Kernel): string {
     const p = new ExprPrinter([r.body], `r${i}_`);
     const body = bare(p.print(r.body));
     for (const l of p.lets) lines.push(`    ${l}`);
-    lines.push(`  %${r.name} = reduce_${r.op} over ${loopsStr(r.loops)}: ${body}`);
+    const within = r.scope.length ? ` within ${loopsStr(r.scope)}` : "";
+    lines.push(`  %${r.name} = reduce_${r.op} over ${loopsStr(r.loops)}${within}: ${body}`);
   });
   k.stores.forEach((s, i) => {
     const roots = s.guard ? [s.index, s.value, s.guard] : [s.index, s.value];

@@ -53,6 +53,12 @@ export type Expr =
 export interface Reduction {
   readonly name: string;
   readonly op: ReduceOp;
+  /**
+   * Loops of enclosing reductions this one is computed inside (one value per grid point and per
+   * iteration of these loops): a small reduction nested in a larger one, as in a cross-entropy
+   * mean over rows of per-row log-sum-exps. Empty for a reduction at grid level.
+   */
+  readonly scope: readonly Loop[];
   /** Reduced in row-major order over these loops (argmax/argmin: exactly one loop). */
   readonly loops: readonly Loop[];
   readonly body: Expr;

@@ -49,6 +49,8 @@ export interface FuseOptions {
 }
 
 const MAX_ROUNDS = 64;
+/** A reduction nests inside another's loop only when it is this small (each thread runs it serially). */
+const NEST_LIMIT = 256;
 
 /** Lowers a func to kernel IR. */
 export function fuse(func: Func, opts: FuseOptions = {}): Program {
@@ -312,7 +314,7 @@ class Fuser {
   // ------------------------------------------------------------ assembling the program
 
   private finish(drafts: KernelDraft[]): Program {
-    const merged = mergeElementwise(drafts);
+    const merged = this.opts.strategy === "none" ? drafts : mergeElementwise(drafts);
     const bufferName = new Map<Value, string>();
     const taken = new Set<string>();
     const unique = (base: string) => {
@@ -512,6 +514,8 @@ class KernelBuilder {
   private readonly stores: StoreDraft[] = [];
   private readonly gridVars: Set<string>;
   private matmulHint: Kernel["hints"]["matmul"];
+  /** Loops of the reductions whose bodies are being emitted, outermost first. */
+  private readonly enclosing: Loop[] = [];
   private rCount = 0;
 
   constructor(
@@ -764,15 +768,20 @@ class KernelBuilder {
   private reduction(v: Value, index: readonly Expr[], op: ReduceOp, d: Op): Expr {
     const free = new Set<string>();
     index.forEach((e) => freeVars(e, free));
-    const fromGrid = [...free].every((x) => this.gridVars.has(x));
-    if (!fromGrid) {
-      this.needs.set(v, `${d.op} is needed inside another loop (nested reduction or row loop)`);
+    const scope = this.enclosing.filter((l) => free.has(l.v));
+    const inScope = [...free].every((x) => this.gridVars.has(x) || scope.some((l) => l.v === x));
+    if (!inScope) {
+      this.needs.set(v, `${d.op} is needed inside a row loop`);
+      return this.loadValue(v, index);
+    }
+    const extent = d.op === "matmul" ? d.operands[0]!.type.shape.at(-1)! : size(d.operands[0]!.type.shape) / Math.max(1, size(v.type.shape));
+    if (scope.length > 0 && extent > NEST_LIMIT) {
+      this.needs.set(v, `${d.op} over ${extent} elements is needed inside another reduction's loop (nesting limit ${NEST_LIMIT})`);
       return this.loadValue(v, index);
     }
     const key = this.key(v, index);
     const known = this.reductionByKey.get(key);
     if (known) return this.cons({ k: "reduced", name: known.name, dtype: known.dtype });
-    const name = `red${this.reductionByKey.size}`;
     let loops: Loop[];
     let body: Expr;
     if (d.op === "matmul") {
@@ -780,11 +789,13 @@ class KernelBuilder {
       const kDim = a.type.shape[a.type.shape.length - 1]!;
       const r = { v: `r${this.rCount++}`, extent: kDim };
       loops = [r];
+      this.enclosing.push(r);
       const batch = index.slice(0, -2);
       const [i, j] = index.slice(-2) as [Expr, Expr];
       const x = this.emit(a, [...batch, i, idx(r.v)]);
       const y = this.emit(b, [...batch, idx(r.v), j]);
       body = this.op("mul", [x, y], v.type.dtype);
+      this.enclosing.pop();
       if (this.reductions.length === 0 && this.fuser.bufferFor(a) && this.fuser.bufferFor(b)) {
         const s = v.type.shape;
         this.matmulHint = {
@@ -806,13 +817,16 @@ class KernelBuilder {
         const j = axes.indexOf(dim);
         at.push(j >= 0 ? idx(loops[j]!.v) : index[kept++]!);
       });
+      this.enclosing.push(...loops);
       body = this.emit(src, at);
+      this.enclosing.length -= loops.length;
     }
-    const red: Reduction = { name, op, loops, body, dtype: v.type.dtype };
+    // Named only now: the body may have created (nested) reductions of its own.
+    const red: Reduction = { name: `red${this.reductions.length}`, op, scope, loops, body, dtype: v.type.dtype };
     this.reductions.push(red);
     this.reductionByKey.set(key, red);
     this.reductionKeys.push(free);
-    return this.cons({ k: "reduced", name, dtype: red.dtype });
+    return this.cons({ k: "reduced", name: red.name, dtype: red.dtype });
   }
 }
 

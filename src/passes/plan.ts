@@ -271,10 +271,11 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
   program.kernels.forEach((k, i) => {
     const a = access[i]!;
     const born = (n: string) => ranges.get(n)?.[0] === i && a.writes.has(n) && !a.reads.has(n);
-    // A temp first touched here (read, never written) has no place yet to hand over.
     const dying = (n: string) => {
       const r = ranges.get(n);
-      return r !== undefined && r[0] < i && r[1] === i && a.reads.has(n) && !a.writes.has(n) && !handedOver.has(n);
+      // A temp first touched here (read, never written) has no place yet to hand over.
+      const placed = !temps.has(n) || offsets[n] !== undefined;
+      return placed && r?.[1] === i && a.reads.has(n) && !a.writes.has(n) && !handedOver.has(n);
     };
     const bornTemps = [...temps].filter((n) => ranges.get(n)?.[0] === i);
     for (const n of bornTemps) {

@@ -19,8 +19,11 @@ describe("exprAt", () => {
     expect(at(20, 16)).toBe("sm.exp(x.matmul(w))");
   });
 
-  it("resolves a getter to the property access", () => {
+  it("resolves a getter from its name, its dot, or the receiver's last character", () => {
+    // V8 reports the name or the dot; through tsx's source maps, the character before the dot.
     expect(at(20, 33)).toBe("sm.exp(x.matmul(w)).T");
+    expect(at(20, 32)).toBe("sm.exp(x.matmul(w)).T");
+    expect(at(20, 31)).toBe("sm.exp(x.matmul(w)).T");
   });
 
   it("resolves a plain call spanning several lines", () => {
@@ -38,8 +41,10 @@ describe("exprAt", () => {
     expect(at(26, 26)).toBe("y.add(z)");
   });
 
-  it("falls back to the token at a position that names no call", () => {
+  it("falls back to the expression token at a position that names no call", () => {
     expect(at(20, 13)).toBe("sm");
+    // The `)` closing x.matmul(w), which is an argument, not a receiver.
+    expect(at(20, 30)).toBeUndefined();
   });
 
   it("finds nothing where no token starts, past the end, or in a missing file", () => {

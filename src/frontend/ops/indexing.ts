@@ -9,7 +9,7 @@ import { publicOp } from "../context.js";
 import { nestedData } from "../creation.js";
 import { add, less, maximum, minimum, mul, where } from "./elementwise.js";
 import { reshape } from "./shape.js";
-import { broadcastArray, checkAxis, checkInt, constantOf, type Operand, operand } from "./util.js";
+import { broadcastArray, checkAxis, checkInt, constantOf, describe, type Operand, operand, shapeOf } from "./util.js";
 
 /** Nested lists of integers. */
 export type NestedIndices = number | readonly NestedIndices[];
@@ -98,11 +98,11 @@ export function scatterAdd(a: Array, indices: Indices, updates: Operand, axis = 
     const ax = checkAxis(axis, a.ndim, typeStr(a.type));
     const idx = indexArray(indices, a.shape[ax]!, `axis ${ax} of ${typeStr(a.type)}`);
     const updShape = [...a.shape.slice(0, ax), ...idx.shape, ...a.shape.slice(ax + 1)];
-    const u = operand(updates, a.dtype);
-    if (!broadcastShapes(u.shape, updShape) || u.ndim > updShape.length) {
-      throw new ShapeError(`updates ${typeStr(u.type)} do not broadcast to ${shapeStr(updShape)}`);
+    const us = shapeOf(updates);
+    if (!broadcastShapes(us, updShape) || us.length > updShape.length) {
+      throw new ShapeError(`updates ${describe(updates)} do not broadcast to ${shapeStr(updShape)}`);
     }
-    return prim("scatter_add", [a, idx, broadcastArray(u, updShape)], { axis: ax });
+    return prim("scatter_add", [a, idx, broadcastArray(operand(updates, a.dtype), updShape)], { axis: ax });
   });
 }
 

@@ -7,6 +7,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import type { OpDef } from "../opdef.js";
 import { shapeEq } from "../shape.js";
 import { type Tensor, type TensorType, typeStr } from "../types.js";
+import { elementwiseRules } from "./elementwise-rules.js";
 import { erf } from "./erf.js";
 import type { Family } from "./family.js";
 
@@ -203,6 +204,7 @@ function unary<K extends UnaryName>(name: K, a: Accepts, f: (x: number, d: DType
       const d = x!.type.dtype;
       return map1(x!.data, (v) => f(v, d));
     },
+    ...elementwiseRules[name],
   };
 }
 
@@ -229,6 +231,7 @@ function binary<K extends BinaryName>(
       const d = x!.type.dtype;
       return map2(x!.data, y!.data, (u, v) => f(u, v, d));
     },
+    ...elementwiseRules[name],
   };
 }
 
@@ -244,6 +247,7 @@ function compare<K extends CompareName>(name: K, f: (x: number, y: number) => bo
       return { dtype: "bool", shape: t.shape };
     },
     interp: ([x, y]) => map2(x!.data, y!.data, (u, v) => (f(u, v) ? 1 : 0)),
+    ...elementwiseRules[name],
   };
 }
 
@@ -268,6 +272,7 @@ const select: OpDef<"select"> = {
     for (let i = 0; i < out.length; i++) out[i] = cond!.data[i] !== 0 ? a!.data[i]! : b!.data[i]!;
     return out;
   },
+  ...elementwiseRules.select,
 };
 
 const convert: OpDef<"convert"> = {
@@ -285,6 +290,7 @@ const convert: OpDef<"convert"> = {
     const from = x!.type.dtype;
     return map1(x!.data, (v) => convertValue(from, dtype, v));
   },
+  ...elementwiseRules.convert,
 };
 
 export const elementwiseOps: Family<ElementwiseName> = {

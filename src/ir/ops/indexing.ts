@@ -1,7 +1,7 @@
 // gather and scatter_add along one axis. Both see their operands as [outer, n, inner] blocks
 // around `axis`, with the index array's elements in place of the middle dimension of the result
 // (gather) or of the updates (scatter_add).
-import { type DType, isBool, isFloat, roundTo } from "../dtype.js";
+import { type DType, isBool, roundTo } from "../dtype.js";
 import { DTypeError, ShapeError } from "../errors.js";
 import { type Shape, shapeEq, size } from "../shape.js";
 import { type TensorType, typeStr } from "../types.js";
@@ -33,8 +33,11 @@ function blocks(shape: Shape, axis: number): { outer: number; n: number; inner: 
   return { outer: size(shape.slice(0, axis)), n: shape[axis]!, inner: size(shape.slice(axis + 1)) };
 }
 
-/** Integer accumulations wrap in their own type; float ones run in float32, as the atomics do. */
-const accDType = (d: DType): DType => (isFloat(d) ? "float32" : d);
+/**
+ * Each add rounds to the result's own dtype: that is what an atomic add into the buffer does
+ * (float16 and bfloat16 included, which a GPU updates with a compare-and-swap on the word).
+ */
+const accDType = (d: DType): DType => d;
 
 export const indexingOps: Family<IndexingName> = {
   gather: {

@@ -7,6 +7,7 @@ import { type Tensor, type TensorType, typeStr } from "../types.js";
 import { checkAxes, checkAxis } from "./attr-checks.js";
 import type { Family } from "./family.js";
 import { reductionGroups } from "./index-space.js";
+import { reduceRules } from "./reduce-rules.js";
 
 export type ReduceName = "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod" | "argmax" | "argmin";
 type AxesReduceName = "reduce_sum" | "reduce_max" | "reduce_min" | "reduce_prod";
@@ -80,6 +81,7 @@ function axesReduction<K extends AxesReduceName>(name: K, rule: AxesReduceRule):
         return acc;
       });
     },
+    ...reduceRules[name],
   };
 }
 
@@ -100,6 +102,7 @@ function argReduction<K extends "argmax" | "argmin">(name: K, better: Better): O
     interp([x], { axis }: Attrs["argmax"]) {
       return Float64Array.from(reductionGroups(x!.type.shape, [axis]), (g) => argBest(x!, g, better));
     },
+    ...reduceRules[name],
   };
 }
 
