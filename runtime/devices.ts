@@ -15,9 +15,8 @@ export function devices(): string[] {
 function find(name: string, source: string): Device {
   const d = available.find((x) => x.name === name);
   if (!d) {
-    throw new DeviceError(`device "${name}" (${source}) is not available here; available: ${devices().join(", ")}`, {
-      op: "setDefaultDevice",
-    });
+    // No op here: the public function the user called names the error.
+    throw new DeviceError(`device "${name}" (${source}) is not available here; available: ${devices().join(", ")}`);
   }
   return d;
 }
@@ -35,8 +34,4 @@ export function currentDevice(): Device {
   const env = process.env["SMELT_DEVICE"];
   chosen = env ? find(env, "from SMELT_DEVICE") : available[0]!;
   return chosen;
-}
-
-export function deviceByName(name: string): Device {
-  return find(name, "requested");
 }

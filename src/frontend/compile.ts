@@ -4,7 +4,14 @@ import { currentDevice } from "../../runtime/devices.js";
 import { CompileError, SmeltError, TraceError } from "../ir/errors.js";
 import type { Func } from "../ir/graph.js";
 import type { Loc } from "../ir/loc.js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { printProgram } from "../ir/kernel-print.js";
 import { printFunc } from "../ir/print.js";
+import { type Lowered, lowerFunc } from "../passes/pipeline.js";
+import { printPlanned } from "../passes/plan.js";
+import type { ProgramStats } from "../passes/stats.js";
+import { annotateExprsSync } from "./annotate.js";
 import { typeStr } from "../ir/types.js";
 import { verify } from "../ir/verify.js";
 import { type Array, isArray, placeholderArray, realizedArray } from "./array.js";
@@ -18,8 +25,11 @@ import { flatten, leafPaths, type PathStep, pathString, type TreeDef, treedefStr
 
 export const STAGES = ["traced", "autodiff", "simplified", "fused", "planned"] as const;
 export type Stage = (typeof STAGES)[number];
-/** The stages this build produces (the later passes add theirs). */
-const EXISTING: readonly Stage[] = ["traced"];
+/**
+ * The stages this build produces. Gradients are expanded while tracing (a `grad` inside a
+ * compiled function is inlined into the trace), so "autodiff" is the traced func itself.
+ */
+const EXISTING: readonly Stage[] = ["traced", "autodiff", "simplified", "fused", "planned"];
 
 export interface CompileOptions {
   /** Print each newly traced function's IR to stderr: `true` (every stage) or stage names. */
@@ -34,7 +44,7 @@ export interface LoweredFunction {
   /** The IR text at `stage` (default "traced"). */
   ir(stage?: Stage): string;
   msl(): string;
-  readonly stats: Readonly<Record<string, number>>;
+  readonly stats: ProgramStats;
 }
 
 // Parameters and results of a compiled function are trees of arrays and static values; the
@@ -58,6 +68,8 @@ interface Entry {
   readonly outDef: TreeDef;
   /** The results' leaves: static values as they are, arrays as ARRAY_SLOT in result order. */
   readonly outLeaves: readonly unknown[];
+  /** Simplified, fused and planned, on first demand. */
+  lowered?: Lowered;
 }
 
 interface Signature {
@@ -137,14 +149,38 @@ function requestedStages(spec: boolean | string | readonly string[] | undefined)
   return EXISTING.filter((s) => list.includes(s));
 }
 
-function irAt(func: Func, stage: Stage): string {
+function irAt(func: Func, lowered: () => Lowered, stage: Stage): string {
   if (!(STAGES as readonly string[]).includes(stage)) {
     throw new CompileError(`unknown stage "${String(stage)}"; stages are ${STAGES.join(", ")}`);
   }
   if (!EXISTING.includes(stage)) {
     throw new CompileError(`stage "${stage}" is not available yet; stages that exist: ${EXISTING.join(", ")}`);
   }
-  return printFunc(func);
+  switch (stage) {
+    case "traced":
+    case "autodiff":
+      return printFunc(func);
+    case "simplified":
+      return printFunc(lowered().simplified);
+    case "fused":
+      return printProgram(lowered().program);
+    case "planned":
+      return printPlanned(lowered().planned);
+    default:
+      return stage satisfies never;
+  }
+}
+
+/** Each stage's text to stderr, or to `SMELT_DUMP_DIR/<name>.<stage>.txt`, with source expressions. */
+function dumpStage(name: string, stage: Stage, text: string): void {
+  const annotated = annotateExprsSync(text.endsWith("\n") ? text : `${text}\n`);
+  const dir = process.env["SMELT_DUMP_DIR"];
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.${stage}.txt`), annotated);
+  } else {
+    process.stderr.write(`// @${name}: IR at stage "${stage}"\n${annotated}`);
+  }
 }
 
 /** The path whose signature took the most distinct values over the traces so far. */
@@ -220,10 +256,16 @@ export function compile<F extends AnyFunction>(fn: F, opts: CompileOptions = {})
       throw e instanceof SmeltError ? rebrand(e, { op: `compile(@${name})`, loc }) : e;
     }
     verify(func);
+    const entry: Entry = { func, outDef, outLeaves: outLeaves.map((l) => (isArray(l) ? ARRAY_SLOT : l)) };
     for (const stage of requestedStages(opts.dumpIr ?? process.env["SMELT_DUMP_IR"])) {
-      process.stderr.write(`// @${name}: IR at stage "${stage}"\n${irAt(func, stage)}`);
+      dumpStage(name, stage, irAt(func, () => lowered(entry), stage));
     }
-    return { func, outDef, outLeaves: outLeaves.map((l) => (isArray(l) ? ARRAY_SLOT : l)) };
+    return entry;
+  }
+
+  function lowered(entry: Entry): Lowered {
+    entry.lowered ??= lowerFunc(entry.func, { strategy: opts.fusion ?? "full" });
+    return entry.lowered;
   }
 
   function entryFor(args: readonly unknown[]): [Entry, unknown[]] {
@@ -269,12 +311,14 @@ export function compile<F extends AnyFunction>(fn: F, opts: CompileOptions = {})
     lower: (...args: unknown[]): LoweredFunction => {
       const [entry] = entryFor(args);
       return {
-        ir: (stage: Stage = "traced") => publicOp("lower.ir", () => irAt(entry.func, stage)),
+        ir: (stage: Stage = "traced") => publicOp("lower.ir", () => irAt(entry.func, () => lowered(entry), stage)),
         msl: () =>
           publicOp("lower.msl", () => {
             throw new CompileError("MSL codegen is not available yet");
           }),
-        stats: {},
+        get stats() {
+          return lowered(entry).stats;
+        },
       };
     },
   });

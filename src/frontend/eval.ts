@@ -7,6 +7,7 @@ import { toHost } from "../ir/interp.js";
 import type { Tensor } from "../ir/types.js";
 import { typeStr } from "../ir/types.js";
 import { type Array, isArray } from "./array.js";
+import { publicOp } from "./context.js";
 import { dependsOnPlaceholder, lowerGraph } from "./lower.js";
 import { activeTrace } from "./trace.js";
 import { flatten } from "./tree.js";
@@ -34,8 +35,10 @@ export function realize(targets: readonly Array[]): void {
  * are left as they are.
  */
 export function evaluate(...trees: unknown[]): void {
-  const arrays = flatten(trees)[0].filter(isArray);
-  realize(activeTrace() ? arrays.filter((a) => !dependsOnPlaceholder(a)) : arrays);
+  publicOp("eval", () => {
+    const arrays = flatten(trees)[0].filter(isArray);
+    realize(activeTrace() ? arrays.filter((a) => !dependsOnPlaceholder(a)) : arrays);
+  });
 }
 
 /** The computed values of `a` (computing them if needed). */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { annotateExprs } from "../../src/cli/dump.js";
+import { annotateExprs } from "../../src/frontend/annotate.js";
 
 const sample = JSON.stringify(fileURLToPath(new URL("../fixtures/source-text-sample.ts", import.meta.url)));
 

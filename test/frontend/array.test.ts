@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import * as sm from "../../src/index.js";
 import { expectClose, expectError, vals } from "./support.js";
 
@@ -222,6 +222,23 @@ describe("devices", () => {
   test("interp is always there", () => {
     expect(sm.devices()).toContain("interp");
     expect(sm.defaultDevice()).toBe("interp");
+  });
+
+  test("SMELT_DEVICE picks the default device; an unknown one is a DeviceError at first use", async () => {
+    vi.resetModules();
+    process.env["SMELT_DEVICE"] = "nope";
+    try {
+      const fresh = await import("../../src/index.js");
+      const z = fresh.zeros([1]);
+      expectError(() => z.dataSync(), fresh.DeviceError, "dataSync", ['"nope"', "SMELT_DEVICE"]);
+      process.env["SMELT_DEVICE"] = "interp";
+      vi.resetModules();
+      const again = await import("../../src/index.js");
+      expect(again.defaultDevice()).toBe("interp");
+    } finally {
+      delete process.env["SMELT_DEVICE"];
+      vi.resetModules();
+    }
   });
 
   test("an unknown device is a DeviceError", () => {

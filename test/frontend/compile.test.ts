@@ -168,12 +168,19 @@ describe("errors while tracing", () => {
 });
 
 describe("lower and IR dumps", () => {
-  test("lower gives the traced IR; other stages are not there yet; msl is a CompileError", () => {
+  test("lower gives every stage's IR and the stats of the planned program", () => {
     const f = sm.compile((x: sm.Array) => sm.softmax(x));
     const low = f.lower(sm.zeros([2, 3]));
     expect(low.ir()).toContain("reduce_max");
-    expect(low.stats).toEqual({});
-    expectError(() => low.ir("fused"), sm.CompileError, "lower.ir", ['"fused"', "traced"]);
+    expect(low.ir("autodiff")).toBe(low.ir("traced"));
+    expect(low.ir("simplified")).toContain("func @");
+    expect(low.ir("fused")).toContain("kernel @k0 row grid(p0<2>)");
+    expect(low.ir("planned")).toContain("program @");
+    // one kernel reads x (2*3 floats) and writes the result: nothing more than the minimum moves
+    expect(low.stats).toEqual({ kernels: 1, bytesMoved: 48, minimalBytes: 48, peakBytes: 0, naivePeakBytes: 0 });
+    const mlx = sm.compile((x: sm.Array) => sm.softmax(x), { fusion: "elementwise" }).lower(sm.zeros([2, 3]));
+    expect(mlx.stats.kernels).toBe(4);
+    expect(mlx.stats.bytesMoved).toBeGreaterThan(low.stats.bytesMoved);
     expectError(() => low.ir("nope" as sm.Stage), sm.CompileError, "lower.ir", ['"nope"', "planned"]);
     expectError(() => low.msl(), sm.CompileError, "lower.msl", ["MSL"]);
     expect(f.traceCount).toBe(1);
@@ -184,20 +191,22 @@ describe("lower and IR dumps", () => {
     const f = sm.compile((x: sm.Array) => x.add(1), { dumpIr: true, name: "inc" });
     f(sm.array([1]));
     f(sm.array([2]));
-    expect(write).toHaveBeenCalledTimes(1);
-    const text = String(write.mock.calls[0]![0]);
-    expect(text.split("\n")[0]).toBe('// @inc: IR at stage "traced"');
-    expect(text).toContain("func @inc(%x: i32[1])");
+    const headers = write.mock.calls.map((c) => String(c[0]).split("\n")[0]);
+    expect(headers).toEqual(
+      ["traced", "autodiff", "simplified", "fused", "planned"].map((s) => `// @inc: IR at stage "${s}"`),
+    );
+    expect(String(write.mock.calls[0]![0])).toContain("func @inc(%x: i32[1])");
+    expect(String(write.mock.calls[3]![0])).toContain("kernel @k0 elementwise");
   });
 
   test("SMELT_DUMP_IR selects stages; unknown stages are a CompileError", () => {
     const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     process.env["SMELT_DUMP_IR"] = "fused,traced";
     sm.compile((x: sm.Array) => x.neg())(sm.array([1]));
-    expect(write).toHaveBeenCalledTimes(1);
+    expect(write).toHaveBeenCalledTimes(2);
     process.env["SMELT_DUMP_IR"] = "";
     sm.compile((x: sm.Array) => x.neg())(sm.array([1]));
-    expect(write).toHaveBeenCalledTimes(2);
+    expect(write).toHaveBeenCalledTimes(7);
     process.env["SMELT_DUMP_IR"] = "bogus";
     expect(() => sm.compile((x: sm.Array) => x.neg())(sm.array([1]))).toThrow(/unknown IR stage "bogus"/);
   });

@@ -5,6 +5,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import type { OpDef } from "../opdef.js";
 import { shapeEq, size } from "../shape.js";
 import { type TensorType, typeStr } from "../types.js";
+import { contractionRules } from "./contraction-rules.js";
 import type { Family } from "./family.js";
 import { sumStep } from "./reduce.js";
 
@@ -53,6 +54,7 @@ const matmul: OpDef<"matmul"> = {
     }
     return r;
   },
+  ...contractionRules.matmul,
 };
 
 export const contractionOps: Family<ContractionName> = { matmul };

@@ -6,6 +6,7 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { type Shape, shapeEq, size } from "../shape.js";
 import { type TensorType, typeStr } from "../types.js";
 import type { Family } from "./family.js";
+import { indexingRules } from "./indexing-rules.js";
 
 export type IndexingName = "gather" | "scatter_add";
 
@@ -71,6 +72,7 @@ export const indexingOps: Family<IndexingName> = {
       }
       return res;
     },
+    ...indexingRules.gather,
   },
 
   scatter_add: {
@@ -117,5 +119,6 @@ export const indexingOps: Family<IndexingName> = {
       }
       return res;
     },
+    ...indexingRules.scatter_add,
   },
 };

@@ -7,6 +7,7 @@ import { type TensorType, typeStr } from "../types.js";
 import { checkAxes, checkAxis, checkIntList, checkPerDim, checkShapeAttr } from "./attr-checks.js";
 import type { Family } from "./family.js";
 import { pullElements } from "./index-space.js";
+import { movementRules } from "./movement-rules.js";
 
 export type MovementName = "reshape" | "transpose" | "broadcast" | "slice" | "pad" | "concatenate" | "flip";
 
@@ -26,6 +27,7 @@ const reshape: OpDef<"reshape"> = {
     return { dtype: x!.dtype, shape: [...shape] };
   },
   interp: ([x]) => Float64Array.from(x!.data),
+  ...movementRules.reshape,
 };
 
 const transpose: OpDef<"transpose"> = {
@@ -49,6 +51,7 @@ const transpose: OpDef<"transpose"> = {
       return idx;
     });
   },
+  ...movementRules.transpose,
 };
 
 const broadcast: OpDef<"broadcast"> = {
@@ -73,6 +76,7 @@ const broadcast: OpDef<"broadcast"> = {
     const lead = out.shape.length - inShape.length;
     return pullElements(x!, out.shape, (o) => inShape.map((d, i) => (d === 1 ? 0 : o[lead + i]!)));
   },
+  ...movementRules.broadcast,
 };
 
 function inferSlice(x: TensorType, { start, stop, step }: Attrs["slice"]): TensorType {
@@ -102,6 +106,7 @@ const slice: OpDef<"slice"> = {
   interp([x], { start, step }, out) {
     return pullElements(x!, out.shape, (o) => o.map((v, d) => start[d]! + v * step[d]!));
   },
+  ...movementRules.slice,
 };
 
 const pad: OpDef<"pad"> = {
@@ -130,6 +135,7 @@ const pad: OpDef<"pad"> = {
       value,
     );
   },
+  ...movementRules.pad,
 };
 
 function inferConcatenate(xs: readonly TensorType[], axis: number): TensorType {
@@ -169,6 +175,7 @@ const concatenate: OpDef<"concatenate"> = {
     }
     return r;
   },
+  ...movementRules.concatenate,
 };
 
 const flip: OpDef<"flip"> = {
@@ -183,6 +190,7 @@ const flip: OpDef<"flip"> = {
   interp([x], { axes }, out) {
     return pullElements(x!, out.shape, (o) => o.map((v, d) => (axes.includes(d) ? out.shape[d]! - 1 - v : v)));
   },
+  ...movementRules.flip,
 };
 
 export const movementOps: Family<MovementName> = { reshape, transpose, broadcast, slice, pad, concatenate, flip };

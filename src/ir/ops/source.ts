@@ -5,6 +5,7 @@ import { isValidShape, type Shape, size, unravel } from "../shape.js";
 import { threefry2x32 } from "../threefry.js";
 import { typeStr } from "../types.js";
 import type { Family } from "./family.js";
+import { NONDIFF } from "./rules.js";
 
 export type SourceName = "iota" | "constant" | "random_bits";
 
@@ -43,6 +44,7 @@ export const sourceOps: Family<SourceName> = {
       for (let i = 0; i < res.length; i++) res[i] = unravel(i, out.shape)[axis]!;
       return res;
     },
+    ...NONDIFF,
   },
 
   constant: {
@@ -75,6 +77,8 @@ export const sourceOps: Family<SourceName> = {
       // The driver rounds the result in place: hand it a copy, never the attribute itself.
       return Float64Array.from(data);
     },
+    // A constant depends on no input: there is nothing to pass a cotangent to.
+    ...NONDIFF,
   },
 
   random_bits: {
@@ -100,5 +104,6 @@ export const sourceOps: Family<SourceName> = {
       }
       return res;
     },
+    ...NONDIFF,
   },
 };

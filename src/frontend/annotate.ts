@@ -1,6 +1,6 @@
 // Source expressions for dumped IR: each op's `loc("file":line:col)` gets a `// expr` comment
 // with the call it came from, unless the printer already wrote one (the loc carried its expr).
-import { exprAt } from "../frontend/source-text.js";
+import { exprAt } from "./source-text.js";
 
 // The file is a JSON string literal (printFunc writes JSON.stringify(file)).
 const LOC = /loc\(("(?:[^"\\]|\\.)*"):(\d+):(\d+)\)/;
