@@ -261,10 +261,23 @@ class Fuser {
     const first = new KernelBuilder(this, shape.map((n, i) => ({ v: `p${i}`, extent: n })), []);
     first.storeRoot(root);
     if (first.reductions.length === 0 || this.opts.strategy !== "full") return [first.draft(root)];
+    // A row reduction is keyed by only some of the (non-trivial) grid dims.
+    const gridDims = shape.flatMap((n, i) => (n > 1 ? [`p${i}`] : []));
+    const isRow = (i: number) => first.reductions[i]!.scope.length === 0 && gridDims.some((v) => !first.reductionKeys[i]!.has(v));
+    const rows = first.reductions.map((_, i) => i).filter(isRow);
+    if (rows.length === 0) return [first.draft(root)];
+    // Any other reduction here is per element (a matmul element, or one nested in a row
+    // reduction): inside the row pattern it would be recomputed for every element of the row.
+    const perElement = first.reductions.map((_, i) => i).filter((i) => !isRow(i));
+    if (perElement.length > 0) {
+      for (const i of perElement) {
+        first.require(first.reductionValues[i]!, "a per-element reduction feeding a row pattern is computed once, not once per row element");
+      }
+      return [first.draft(root)];
+    }
     const keyed = new Set<string>();
-    for (const r of first.reductionKeys) for (const v of r) keyed.add(v);
+    for (const i of rows) for (const v of first.reductionKeys[i]!) keyed.add(v);
     const rowDims = shape.map((_, i) => i).filter((i) => !keyed.has(`p${i}`) && shape[i]! > 1);
-    if (rowDims.length === 0) return [first.draft(root)];
     const grid: Loop[] = [];
     const loops: Loop[] = [];
     const vars = shape.map((n, i) => {
@@ -502,8 +515,9 @@ class KernelDraft {
 
 class KernelBuilder {
   readonly reductions: Reduction[] = [];
-  /** For each reduction, the grid variables its key depends on. */
+  /** For each reduction, the loop variables its key depends on, and the value it computes. */
   readonly reductionKeys: Set<string>[] = [];
+  readonly reductionValues: Value[] = [];
   private readonly reductionByKey = new Map<string, Reduction>();
   private readonly memo = new Map<string, Expr>();
   private readonly exprIds = new Map<Expr, number>();
@@ -526,6 +540,11 @@ class KernelBuilder {
     private readonly dimVars: readonly string[] = grid.map((l) => l.v),
   ) {
     this.gridVars = new Set(grid.map((l) => l.v));
+  }
+
+  /** Ask for `v` to be materialized (the kernel is rebuilt in the next round). */
+  require(v: Value, why: string): void {
+    if (!this.needs.has(v)) this.needs.set(v, why);
   }
 
   gridIndex(): Expr[] {
@@ -826,6 +845,7 @@ class KernelBuilder {
     this.reductions.push(red);
     this.reductionByKey.set(key, red);
     this.reductionKeys.push(free);
+    this.reductionValues.push(v);
     return this.cons({ k: "reduced", name: red.name, dtype: red.dtype });
   }
 }

@@ -170,4 +170,25 @@ describe.concurrent("smelt", () => {
     expect(stage.code).toBe(2);
     expect(stage.stderr).toContain('--dump-ir: unknown value "lowered"');
   });
+  it("run examples/hello.ts --dump-ir shows each op's hello.ts line and its source expression", async () => {
+    const r = await smelt("run", "examples/hello.ts", "--dump-ir=traced,fused");
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split("\n");
+    expect(lines).toContain('// @compiled: IR at stage "traced"');
+    expect(lines.find((l) => l.includes("= matmul"))).toMatch(/loc\("examples\/hello\.ts":6:\d+\) {2}\/\/ x\.matmul\(w\)$/);
+    expect(lines.find((l) => l.includes("= reduce_max"))).toMatch(/hello\.ts":7:\d+\) {2}\/\/ sm\.softmax\(y\.mul\(2\)\.add\(1\)\)$/);
+    expect(r.stderr).toContain("kernel @k1 row");
+    expect(r.stdout).toContain("0.98201");
+  });
+
+  it("opt reprints the traced IR of a compiled function unchanged", async () => {
+    const sm = await import("../../src/index.js");
+    const f = sm.compile((x: InstanceType<typeof sm.Array>) => sm.softmax(x.mul(3)));
+    const text = f.lower(sm.zeros([2, 5])).ir("traced");
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smelt-opt-")), "traced.smir");
+    fs.writeFileSync(file, text);
+    const r = await smelt("opt", file, "--emit", "ir");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(text.endsWith("\n") ? text : `${text}\n`);
+  });
 });

@@ -88,6 +88,25 @@ describe("a matmul takes its elementwise epilogue", () => {
     expect(p.kernels[0]!.hints.matmul).toEqual({ a: "x", b: "w", batch: 1, m: 4, n: 5, k: 3 });
   });
 
+  it("a matmul feeding a row pattern is computed once, then the rows in one kernel", () => {
+    const f = parseFunc(`func @attn(%q: f32[4,3], %k: f32[3,6]) -> (f32[4,6]) {
+  %0 = matmul %q, %k : f32[4,6]
+  %1 = reduce_max %0 {axes = [1]} : f32[4]
+  %2 = reshape %1 {shape = [4, 1]} : f32[4,1]
+  %3 = broadcast %2 {shape = [4, 6]} : f32[4,6]
+  %4 = sub %0, %3 : f32[4,6]
+  return %4
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["matmul", "row"]);
+    expect(p.report[0]).toEqual({
+      value: "%0",
+      reason: "a per-element reduction feeding a row pattern is computed once, not once per row element",
+    });
+    const inputs = inputsFor(f);
+    expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
+  });
+
   it("under the elementwise strategy the epilogue is a kernel of its own", () => {
     expect(kernels("dense-relu", "elementwise").kernels.map((k) => k.kind)).toEqual(["matmul", "elementwise"]);
   });

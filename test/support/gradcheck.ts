@@ -1,6 +1,7 @@
 // Derivatives checked against central finite differences, everything run by the interpreter in
 // float64 mode (no rounding of floats, so a difference quotient with eps = 1e-6 is accurate to
 // about 1e-9 on the small, smooth cases the tests build).
+import fc from "fast-check";
 import {
   type Attrs,
   type Func,
@@ -75,7 +76,7 @@ export function opCase<K extends OpName>(
   attrs: Attrs[K],
   seed: number,
 ): GradCase {
-  return {
+  return printable({
     func: opFunc(
       op,
       operands.map((o) => o.type),
@@ -83,14 +84,19 @@ export function opCase<K extends OpName>(
     ),
     inputs: operands.map((o) => exact(o.type, o.data)),
     seed,
-  };
+  });
+}
+
+/** The case, shown by fast-check as IR text and inputs when a property fails on it. */
+export function printable(c: GradCase): GradCase {
+  return Object.assign(c, { [fc.toStringMethod]: () => describeCase(c) });
 }
 
 export const f32 = (shape: Shape): TensorType => ({ dtype: "float32", shape: [...shape] });
 
 function describeCase(c: GradCase): string {
   const inputs = c.inputs.map((t, i) => `  %${c.func.params[i]!.name} = [${Array.from(t.data).join(", ")}]`).join("\n");
-  return `${printFunc(c.func)}inputs:\n${inputs}`;
+  return `\n${printFunc(c.func)}inputs:\n${inputs}\nseed: ${c.seed}\n`;
 }
 
 function close(actual: number, expected: number): boolean {
