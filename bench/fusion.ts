@@ -1,0 +1,97 @@
+// Fusion benchmark: per program and per strategy, the kernels launched, the bytes they move
+// against the minimum, the memory plan's peak against keeping every intermediate, and the time
+// from trace to planned executable. Run: npm run bench:fusion
+import * as sm from "../src/index.js";
+
+type Strategy = "full" | "elementwise" | "none";
+const STRATEGIES: Strategy[] = ["full", "elementwise", "none"];
+
+interface Program {
+  readonly name: string;
+  // Programs take arrays; the benchmark only lowers them, so the data is never computed.
+  readonly fn: (...args: sm.Array[]) => unknown;
+  readonly args: () => sm.Array[];
+}
+
+const f32 = (...shape: number[]) => sm.zeros(shape);
+
+function layernorm(x: sm.Array, g: sm.Array, b: sm.Array): sm.Array {
+  const mu = sm.mean(x, { axis: -1, keepdims: true });
+  const xc = x.sub(mu);
+  const v = sm.mean(xc.square(), { axis: -1, keepdims: true });
+  return xc.mul(sm.rsqrt(v.add(1e-5))).mul(g).add(b);
+}
+
+function gelu(x: sm.Array): sm.Array {
+  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+  return x.mul(0.5).mul(sm.tanh(inner).add(1));
+}
+
+function crossEntropy(logits: sm.Array, labels: sm.Array): sm.Array {
+  const picked = sm.takeAlongAxis(logits, sm.expandDims(labels, -1), -1);
+  return sm.mean(sm.logsumexp(logits, { axis: -1, keepdims: true }).sub(picked));
+}
+
+function adam(p: sm.Array, g: sm.Array, m: sm.Array, v: sm.Array, lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8) {
+  const m2 = m.mul(b1).add(g.mul(1 - b1));
+  const v2 = v.mul(b2).add(g.square().mul(1 - b2));
+  const p2 = p.sub(m2.div(sm.sqrt(v2).add(eps)).mul(lr));
+  return [p2, m2, v2];
+}
+
+export const PROGRAMS: Program[] = [
+  { name: "softmax 4096x1024", fn: (x) => sm.softmax(x, -1), args: () => [f32(4096, 1024)] },
+  { name: "layernorm 4096x1024", fn: layernorm, args: () => [f32(4096, 1024), f32(1024), f32(1024)] },
+  {
+    name: "GELU MLP forward 1024x512x2048",
+    fn: (x, w1, b1, w2, b2) => gelu(x.matmul(w1).add(b1)).matmul(w2).add(b2),
+    args: () => [f32(1024, 512), f32(512, 2048), f32(2048), f32(2048, 512), f32(512)],
+  },
+  {
+    name: "cross-entropy 1000x10",
+    fn: crossEntropy,
+    args: () => [f32(1000, 10), sm.zeros([1000], "int32")],
+  },
+  { name: "Adam update 4096x4096", fn: adam, args: () => [f32(4096, 4096), f32(4096, 4096), f32(4096, 4096), f32(4096, 4096)] },
+];
+
+/** Optional programs that need more of the API (autodiff); added when it is there. */
+export const extraPrograms: Program[] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function row(cells: (string | number)[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join("  ");
+}
+
+export function run(programs: Program[] = [...PROGRAMS, ...extraPrograms], reps = 5): string {
+  const widths = [34, 12, 8, 14, 10, 10, 10];
+  const lines = [row(["program", "strategy", "kernels", "bytesMoved", "moved/min", "peak/naive", "lower ms"], widths)];
+  for (const p of programs) {
+    for (const strategy of STRATEGIES) {
+      const args = p.args();
+      const times: number[] = [];
+      let stats: sm.LoweredFunction["stats"] | undefined;
+      for (let i = 0; i < reps; i++) {
+        const compiled = sm.compile(p.fn, { fusion: strategy, name: "bench" });
+        const t0 = performance.now();
+        stats = compiled.lower(...args).stats;
+        times.push(performance.now() - t0);
+      }
+      const s = stats!;
+      const peak = s.naivePeakBytes === 0 ? "-" : (s.peakBytes / s.naivePeakBytes).toFixed(2);
+      lines.push(
+        row(
+          [p.name, strategy, s.kernels, s.bytesMoved, (s.bytesMoved / s.minimalBytes).toFixed(2), peak, median(times).toFixed(1)],
+          widths,
+        ),
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(run());
