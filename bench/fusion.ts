@@ -32,7 +32,8 @@ function crossEntropy(logits: sm.Array, labels: sm.Array): sm.Array {
   return sm.mean(sm.logsumexp(logits, { axis: -1, keepdims: true }).sub(picked));
 }
 
-function adam(p: sm.Array, g: sm.Array, m: sm.Array, v: sm.Array, lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8) {
+function adam(p: sm.Array, g: sm.Array, m: sm.Array, v: sm.Array) {
+  const [lr, b1, b2, eps] = [1e-3, 0.9, 0.999, 1e-8];
   const m2 = m.mul(b1).add(g.mul(1 - b1));
   const v2 = v.mul(b2).add(g.square().mul(1 - b2));
   const p2 = p.sub(m2.div(sm.sqrt(v2).add(eps)).mul(lr));

@@ -8,6 +8,7 @@ import {
   DTypeError,
   type Func,
   FuncBuilder,
+  isFloat,
   OP_NAMES,
   type OpName,
   registry,
@@ -146,7 +147,7 @@ const binaryCase = (op: PlainBinary) =>
 
 const selectCase = fc.tuple(shapeArb(), seed).map(([shape, s]) => {
   const rng = mulberry32(s);
-  const cond = { type: { dtype: "bool", shape } as TensorType, data: shape.length === 0 ? [1] : uniform(0, 1)(rng, size(shape)).map(Math.round) };
+  const cond = { type: { dtype: "bool", shape } as TensorType, data: uniform(0, 1)(rng, size(shape)).map(Math.round) };
   return opCase("select", [cond, operand(rng, f32(shape)), operand(rng, f32(shape))], {}, s);
 });
 
@@ -286,7 +287,7 @@ describe("VJP and JVP match central finite differences", () => {
 
 /** Gradients of a one-op func at given inputs, with a given cotangent (all float operands). */
 function gradsAt(f: Func, inputs: readonly number[][], ct: readonly number[]): number[][] {
-  const wrt = f.params.flatMap((p, i) => (p.type.dtype.startsWith("float") ? [i] : []));
+  const wrt = f.params.flatMap((p, i) => (isFloat(p.type.dtype) ? [i] : []));
   const args = [...f.params.map((p, i) => exact(p.type, inputs[i]!)), exact(f.results[0]!.type, ct)];
   return run(vjp(f, wrt), args)
     .slice(1)
@@ -473,7 +474,7 @@ describe("the IR autodiff emits", () => {
     for (const op of differentiable) {
       fc.assert(
         fc.property(CASES[op]!, ({ func }) => {
-          const floats = func.params.flatMap((p, i) => (p.type.dtype.startsWith("float") ? [i] : []));
+          const floats = func.params.flatMap((p, i) => (isFloat(p.type.dtype) ? [i] : []));
           for (const g of [vjp(func, floats), jvp(func)]) {
             verify(g);
             expect(printFunc(parseFunc(printFunc(g)))).toBe(printFunc(g));
