@@ -91,6 +91,7 @@ export {
 } from "./frontend/ops/shape.js";
 export type { Operand, ReduceArg, ReduceOptions, VarArg, VarOptions } from "./frontend/ops/util.js";
 export { tidy } from "./frontend/tidy.js";
+export { type ArgNums, grad, type GradOptions, type GradTree, jvp, type TangentTree, valueAndGrad, vjp } from "./frontend/transforms.js";
 export * as tree from "./frontend/tree.js";
 export type { DType } from "./ir/dtype.js";
 export { CompileError, DeviceError, DTypeError, ShapeError, SmeltError, TraceError } from "./ir/errors.js";

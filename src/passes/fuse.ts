@@ -116,15 +116,22 @@ class Fuser {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const built = this.buildAll();
       if (built.needs.size === 0) return this.finish(built.kernels);
-      for (const [v, why] of built.needs) this.materialize(v, why);
+      let progress = false;
+      for (const [v, why] of built.needs) progress = this.materialize(v, why) || progress;
+      if (!progress) {
+        const asks = [...built.needs.values()].join("; ");
+        throw new Error(`fuse: @${this.func.name} asks again for values already materialized (${asks})`);
+      }
     }
     throw new Error(`fuse: no fixed point for @${this.func.name} after ${MAX_ROUNDS} rounds`);
   }
 
-  private materialize(v: Value, why: string): void {
-    if (this.materialized.has(v) && !this.storeOnly.has(v)) return;
+  /** Returns whether anything changed. */
+  private materialize(v: Value, why: string): boolean {
+    if (this.materialized.has(v) && !this.storeOnly.has(v)) return false;
     this.storeOnly.delete(v);
     this.materialized.set(v, why);
+    return true;
   }
 
   /** What the strategy forces before any kernel is built. */
@@ -266,6 +273,14 @@ class Fuser {
     const isRow = (i: number) => first.reductions[i]!.scope.length === 0 && gridDims.some((v) => !first.reductionKeys[i]!.has(v));
     const rows = first.reductions.map((_, i) => i).filter(isRow);
     if (rows.length === 0) return [first.draft(root)];
+    if (first.reductionValues.includes(root)) {
+      // The root is itself a reduction (a matmul of row-normalized input, say): each of its
+      // elements would recompute the rows, so the rows are computed once instead.
+      for (const i of rows) {
+        first.require(first.reductionValues[i]!, "a row reduction feeding another reduction is computed once, not once per element");
+      }
+      return [first.draft(root)];
+    }
     // Any other reduction here is per element (a matmul element, or one nested in a row
     // reduction): inside the row pattern it would be recomputed for every element of the row.
     const perElement = first.reductions.map((_, i) => i).filter((i) => !isRow(i));

@@ -107,6 +107,21 @@ describe("a matmul takes its elementwise epilogue", () => {
     expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
   });
 
+  it("a row reduction feeding a matmul is computed once, not once per output element", () => {
+    const f = parseFunc(`func @mm(%x: f32[4,3], %w: f32[3,5]) -> (f32[4,5]) {
+  %0 = reduce_sum %x {axes = [1]} : f32[4]
+  %1 = reshape %0 {shape = [4, 1]} : f32[4,1]
+  %2 = broadcast %1 {shape = [4, 3]} : f32[4,3]
+  %3 = div %x, %2 : f32[4,3]
+  %4 = matmul %3, %w : f32[4,5]
+  return %4
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["reduce", "matmul"]);
+    const inputs = inputsFor(f);
+    expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
+  });
+
   it("under the elementwise strategy the epilogue is a kernel of its own", () => {
     expect(kernels("dense-relu", "elementwise").kernels.map((k) => k.kind)).toEqual(["matmul", "elementwise"]);
   });

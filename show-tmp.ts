@@ -1,0 +1,11 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseFunc } from "./src/ir/index.js";
+import { fuse } from "./src/passes/fuse.js";
+import { emitProgram } from "./src/codegen-msl/index.js";
+const which = process.argv[2] ?? "softmax";
+const coop = process.argv[3] !== "serial";
+const func = parseFunc(readFileSync(`test/passes/programs/${which}.smir`, "utf8"));
+const out = emitProgram(fuse(func), { cooperative: coop });
+writeFileSync(`/tmp/mslt/${which}.metal`, out.source);
+console.log(out.source);
+console.log(JSON.stringify(out.kernels, null, 0));
