@@ -56,8 +56,75 @@ export const PROGRAMS: Program[] = [
   { name: "Adam update 4096x4096", fn: adam, args: () => [f32(4096, 4096), f32(4096, 4096), f32(4096, 4096), f32(4096, 4096)] },
 ];
 
-/** Optional programs that need more of the API (autodiff); added when it is there. */
-export const extraPrograms: Program[] = [];
+type Params = Record<string, sm.Array>;
+
+/** One Adam step over a tree of parameters (state as trees, so the step compiles whole). */
+function adamTree(params: Params, grads: Params, m: Params, v: Params): [Params, Params, Params] {
+  const out: [Params, Params, Params] = [{}, {}, {}];
+  for (const k of Object.keys(params)) {
+    const [p2, m2, v2] = adam(params[k]!, grads[k]!, m[k]!, v[k]!);
+    [out[0][k], out[1][k], out[2][k]] = [p2!, m2!, v2!];
+  }
+  return out;
+}
+
+const zerosOf = (shapes: Record<string, number[]>): Params =>
+  Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, f32(...s)]));
+
+// The MLX tutorial's MLP: 1000 samples of 128 features, 128 -> 64 -> 10, cross-entropy, Adam.
+const MLP = { w1: [128, 64], b1: [64], w2: [64, 10], b2: [10] };
+function mlpStep(params: Params, m: Params, v: Params, x: sm.Array, y: sm.Array) {
+  const loss = (p: Params) => {
+    const h = sm.maximum(x.matmul(p["w1"]!).add(p["b1"]!), 0);
+    return crossEntropy(h.matmul(p["w2"]!).add(p["b2"]!), y);
+  };
+  const [value, grads] = sm.valueAndGrad(loss)(params) as [sm.Array, Params];
+  return [value, ...adamTree(params, grads, m, v)];
+}
+
+// A 2-layer GCN epoch on Cora's shapes: dense normalized adjacency, dropout 0.5, hidden 16,
+// loss over the training mask, weight decay 5e-4 on the first layer, Adam.
+const CORA = { n: 2708, features: 1433, hidden: 16, classes: 7 };
+const GCN = { w1: [CORA.features, CORA.hidden], w2: [CORA.hidden, CORA.classes] };
+function gcnStep(params: Params, m: Params, v: Params, a: sm.Array, x: sm.Array, y: sm.Array, mask: sm.Array, key: sm.Array) {
+  const [k1, k2] = sm.random.split(key, 2) as unknown as [sm.Array, sm.Array];
+  const dropout = (t: sm.Array, k: sm.Array) =>
+    sm.where(sm.random.bernoulli(0.5, t.shape, { key: k }), t.mul(2), 0);
+  const loss = (p: Params) => {
+    const h = sm.maximum(a.matmul(dropout(x, k1).matmul(p["w1"]!)), 0);
+    const logits = a.matmul(dropout(h, k2).matmul(p["w2"]!));
+    const picked = sm.takeAlongAxis(logits, sm.expandDims(y, -1), -1);
+    const ce = sm.logsumexp(logits, { axis: -1, keepdims: true }).sub(picked).reshape([CORA.n]);
+    const decay = sm.sum(p["w1"]!.square()).mul(5e-4 / 2);
+    return sm.sum(ce.mul(mask)).div(sm.sum(mask)).add(decay);
+  };
+  const [value, grads] = sm.valueAndGrad(loss)(params) as [sm.Array, Params];
+  return [value, ...adamTree(params, grads, m, v)];
+}
+
+/** Programs that need autodiff. */
+export const extraPrograms: Program[] = [
+  {
+    name: "MLP train step 1000x128-64-10",
+    fn: mlpStep as unknown as Program["fn"],
+    args: () => [zerosOf(MLP), zerosOf(MLP), zerosOf(MLP), f32(1000, 128), sm.zeros([1000], "int32")] as unknown as sm.Array[],
+  },
+  {
+    name: "GCN epoch (Cora shapes)",
+    fn: gcnStep as unknown as Program["fn"],
+    args: () =>
+      [
+        zerosOf(GCN),
+        zerosOf(GCN),
+        zerosOf(GCN),
+        f32(CORA.n, CORA.n),
+        f32(CORA.n, CORA.features),
+        sm.zeros([CORA.n], "int32"),
+        f32(CORA.n),
+        sm.random.key(0),
+      ] as unknown as sm.Array[],
+  },
+];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

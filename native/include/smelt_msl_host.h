@@ -279,7 +279,7 @@ inline void atomic_store_explicit(device atomic<T>* a, T v, memory_order) {
 template <class T>
 inline bool atomic_compare_exchange_weak_explicit(device atomic<T>* a, thread T* expected, T desired, memory_order,
                                                   memory_order) {
-  return __atomic_compare_exchange(&a->value, expected, &desired, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  return __atomic_compare_exchange_n(&a->value, expected, desired, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 }  // namespace metal

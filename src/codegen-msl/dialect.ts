@@ -52,6 +52,7 @@ export interface Dialect {
   readonly atomicTypes: { readonly [D in DType]?: string };
   readonly atomicAdd: string;
   readonly atomicLoad: string;
+  readonly atomicCompareExchange: string;
   readonly relaxed: string;
   readonly bitcast: string;
   /** Float literal suffixes: `1.5f`, `1.5h`; bfloat has none and is written `bfloat(1.5f)`. */
@@ -75,7 +76,7 @@ export const MSL: Dialect = {
     groupInGrid: { attr: "[[threadgroup_position_in_grid]]", type: "uint", name: "group" },
     threadsPerGroup: { attr: "[[threads_per_threadgroup]]", type: "uint", name: "nthreads" },
     lane: { attr: "[[thread_index_in_simdgroup]]", type: "uint", name: "lane" },
-    simdgroup: { attr: "[[simdgroup_index_in_threadgroup]]", type: "uint", name: "simd" },
+    simdgroup: { attr: "[[simdgroup_index_in_threadgroup]]", type: "uint", name: "sg" },
     simdgroupsPerGroup: { attr: "[[simdgroups_per_threadgroup]]", type: "uint", name: "nsimd" },
   },
   hostThreadField: {
@@ -95,6 +96,7 @@ export const MSL: Dialect = {
   atomicTypes: { float32: "atomic_float", int32: "atomic_int", uint32: "atomic_uint" },
   atomicAdd: "atomic_fetch_add_explicit",
   atomicLoad: "atomic_load_explicit",
+  atomicCompareExchange: "atomic_compare_exchange_weak_explicit",
   relaxed: "memory_order_relaxed",
   bitcast: "as_type",
   floatSuffix: { float32: "f", float16: "h" },
@@ -116,7 +118,7 @@ export const MSL: Dialect = {
     floor: "metal::floor",
     ceil: "metal::ceil",
     rint: "metal::rint",
-    fmod: "metal::precise::fmod",
+    fmod: "metal::fmod",
     signbit: "metal::signbit",
   },
   hostOnly: { begin: "#ifdef SMELT_HOST", end: "#endif" },

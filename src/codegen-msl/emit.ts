@@ -19,6 +19,8 @@ import {
   type Program,
   type Reduction,
   type Store,
+  itemsize,
+  size,
 } from "../ir/index.js";
 import { type Builtin, type Dialect, MSL } from "./dialect.js";
 import { type HelperName, helperLibrary, literal, renderOp, type ScalarContext } from "./scalar.js";
@@ -67,6 +69,11 @@ export interface EmittedBuffer {
   readonly access: "read" | "write" | "readwrite";
   /** Accessed through atomics (add-stores). */
   readonly atomic: boolean;
+  /**
+   * Bytes the bound buffer must span: its size, rounded up to whole 32-bit words for a 16-bit
+   * buffer taking add-stores (those are compare-and-swap loops on the containing word).
+   */
+  readonly minBytes: number;
 }
 
 export interface EmittedKernel {
@@ -209,6 +216,8 @@ const loopName = (v: string): string => (/^[pcr]\d+$/.test(v) ? v : `lv_${v.repl
 
 /** Definitions of `loops`' variables from a flat unsigned index `flat` over them (row-major). */
 function decompose(flat: string, loops: readonly Loop[]): string[] {
+  // No iteration happens: the variables are never read at run time, but must compile.
+  if (loops.some((l) => l.extent === 0)) return loops.map(() => "0");
   const out: string[] = [];
   let stride = 1;
   for (let i = loops.length - 1; i >= 0; i--) {
@@ -320,6 +329,9 @@ interface Param {
   readonly cname: string;
   readonly decl: string;
   readonly atomic: boolean;
+  /** A 16-bit buffer seen as atomic 32-bit words, two elements each. */
+  readonly packed: DType | undefined;
+  readonly minBytes: number;
 }
 
 class KernelWriter implements ScalarContext {
@@ -374,19 +386,19 @@ class KernelWriter implements ScalarContext {
       const dtype = b.type.dtype;
       const cname = `b${slot}`;
       const space = this.d.addressSpace.device;
-      let decl: string;
+      const bytes = size(b.type.shape) * itemsize(dtype);
+      let decl = `${space} ${b.access === "read" ? "const " : ""}${this.d.types[dtype]}*`;
+      let packed: DType | undefined;
       if (atomic.has(b.name)) {
         const at = this.d.atomicTypes[dtype];
-        if (!at) {
-          this.fail(
-            `add-stores into ${dtype} buffer %${b.name} need an atomic add on ${dtype}, which the codegen does not emit yet`,
-          );
-        }
-        decl = `${space} ${at}*`;
-      } else {
-        decl = `${space} ${b.access === "read" ? "const " : ""}${this.d.types[dtype]}*`;
+        if (at) decl = `${space} ${at}*`;
+        else if (dtype === "float16" || dtype === "bfloat16") {
+          decl = `${space} ${this.d.atomicTypes.uint32}*`;
+          packed = dtype;
+        } else this.fail(`add-stores into ${dtype} buffer %${b.name}: ${dtype} has no atomic add`);
       }
-      out.set(b.name, { slot, cname, decl, atomic: atomic.has(b.name) });
+      const minBytes = packed ? roundUp(bytes, 4) : bytes;
+      out.set(b.name, { slot, cname, decl, atomic: atomic.has(b.name), packed, minBytes });
     });
     return out;
   }
@@ -441,7 +453,7 @@ class KernelWriter implements ScalarContext {
         ...k.stores.map((s) => product(s.loops)),
       );
       const threads = clampThreads(hinted ?? Math.min(work, 256));
-      const tops = k.reductions.filter((r) => r.scope.length === 0);
+      const tops = k.reductions.filter(cooperativeReduction);
       const words = tops.length * (threads / this.d.simdWidth);
       const indexWords = tops.filter((r) => r.op === "argmax" || r.op === "argmin").length * (threads / this.d.simdWidth);
       return {
@@ -513,6 +525,7 @@ class KernelWriter implements ScalarContext {
         index: p.slot,
         access: this.k.buffers[p.slot]!.access,
         atomic: p.atomic,
+        minBytes: p.minBytes,
       })),
       metaLayout: { index: metaIndex, bytes: 4, fields: [{ name: "n", offset: 0, value: product(this.k.grid) }] },
       threadgroupBytes: 4 * (s.tgWords + s.tgIndexWords),
@@ -527,7 +540,8 @@ class KernelWriter implements ScalarContext {
     const s = this.schedule;
     if (s.cooperative) this.writeGroup(root);
     else this.writeSerial(root);
-    return [...this.signature(ENTRY_PLACEHOLDER), ...root.lines.map((l) => `  ${l}`), "}"].join("\n");
+    const body = withoutDeadLets(root.lines.map((l) => `  ${l}`));
+    return [...this.signature(ENTRY_PLACEHOLDER), ...body, "}"].join("\n");
   }
 
   /** Binds the grid's variables in `g`, derived from the flat grid index `flat` (uint). */
@@ -569,7 +583,12 @@ class KernelWriter implements ScalarContext {
     let slot = 0;
     for (const r of this.k.reductions) {
       if (r.scope.length) continue; // computed where its enclosing loop uses it
-      const name = cooperative ? this.groupReduction(r, g, slot++) : this.serialReduction(r, g);
+      const alg = algebra(this, r);
+      const name = !cooperativeReduction(r)
+        ? this.empty(r, alg, g)
+        : cooperative
+          ? this.groupReduction(r, g, slot++)
+          : this.serialReduction(r, g);
       g.reduced.set(r.name, name);
     }
     for (const group of groupByLoops(this.k.stores)) {
@@ -776,6 +795,7 @@ class KernelWriter implements ScalarContext {
         const p = this.param(e.buf);
         const i = this.value(e.index, b);
         const at = `${p.cname}[${i}]`;
+        if (p.packed) return this.let(b, e.dtype, this.packedLoad(p, i));
         return this.let(b, e.dtype, p.atomic ? `${this.d.atomicLoad}(&${at}, ${this.d.relaxed})` : at);
       }
       case "op":
@@ -897,7 +917,6 @@ class KernelWriter implements ScalarContext {
   private groupReduction(r: Reduction, g: Block, slot: number): string {
     const d = this.d;
     const alg = algebra(this, r);
-    if (r.loops.some((l) => l.extent === 0)) return this.empty(r, alg, g);
     const { acc, index } = this.declareAcc(alg, g);
     this.groupLoop(g, r.loops, (body) => this.step(r, alg, acc, index, body));
     this.simdCombine(alg, acc, index, g);
@@ -934,7 +953,7 @@ class KernelWriter implements ScalarContext {
 
   /** Slots of `tg_index` are numbered among the arg reductions only. */
   private argBase(slot: number): number {
-    const earlier = this.k.reductions.filter((x) => x.scope.length === 0).slice(0, slot);
+    const earlier = this.k.reductions.filter(cooperativeReduction).slice(0, slot);
     const before = earlier.filter((x) => x.op === "argmax" || x.op === "argmin").length;
     return before * (this.schedule.threads / this.d.simdWidth);
   }
@@ -972,10 +991,38 @@ class KernelWriter implements ScalarContext {
     const i = this.value(s.index, b);
     const v = this.value(s.value, b);
     const at = `${p.cname}[${i}]`;
-    const write =
-      s.mode === "add" ? `${this.d.atomicAdd}(&${at}, ${v}, ${this.d.relaxed});` : `${at} = ${v};`;
-    if (s.guard) b.lines.push(`if (${this.value(s.guard, b)}) ${write}`);
-    else b.lines.push(write);
+    const write = p.packed
+      ? this.packedAdd(p, p.packed, i, v)
+      : [s.mode === "add" ? `${this.d.atomicAdd}(&${at}, ${v}, ${this.d.relaxed});` : `${at} = ${v};`];
+    if (s.guard) b.lines.push(`if (${this.value(s.guard, b)}) {`, ...write.map((l) => `  ${l}`), "}");
+    else b.lines.push(...write);
+  }
+
+  /** Element `i` of a 16-bit buffer held as atomic words. */
+  private packedLoad(p: Param, i: string): string {
+    const d = this.d;
+    const word = `${d.atomicLoad}(&${p.cname}[${i} >> 1], ${d.relaxed})`;
+    return `${d.bitcast}<${d.types[p.packed!]}>(ushort(${word} >> ((uint(${i}) & 1u) * 16u)))`;
+  }
+
+  /**
+   * `+=` on a 16-bit element: Metal has no 16-bit atomics, so a compare-and-swap loop on the
+   * containing 32-bit word (little-endian halves) adds in float and rounds once, as the IR does.
+   */
+  private packedAdd(p: Param, t: DType, i: string, v: string): string[] {
+    const d = this.d;
+    const [old, shift, sum, word] = ["old", "shift", "sum", "word"].map((x) => this.fresh(x)) as [string, string, string, string];
+    const w = `&${p.cname}[${i} >> 1]`;
+    const T = d.types[t];
+    return [
+      `uint ${old} = ${d.atomicLoad}(${w}, ${d.relaxed});`,
+      `const uint ${shift} = (uint(${i}) & 1u) * 16u;`,
+      "for (;;) {",
+      `  const ${T} ${sum} = ${T}(float(${d.bitcast}<${T}>(ushort(${old} >> ${shift}))) + float(${v}));`,
+      `  const uint ${word} = (${old} & ~(0xFFFFu << ${shift})) | (uint(${d.bitcast}<ushort>(${sum})) << ${shift});`,
+      `  if (${d.atomicCompareExchange}(${w}, &${old}, ${word}, ${d.relaxed}, ${d.relaxed})) break;`,
+      "}",
+    ];
   }
 
   private serialStores(stores: readonly Store[], g: Block): void {
@@ -1002,6 +1049,9 @@ class KernelWriter implements ScalarContext {
   }
 }
 
+/** A grid-level reduction over at least one element: the threadgroup computes it together. */
+const cooperativeReduction = (r: Reduction): boolean => r.scope.length === 0 && r.loops.every((l) => l.extent > 0);
+
 interface Schedule {
   readonly variant: KernelVariant;
   readonly cooperative: boolean;
@@ -1025,6 +1075,27 @@ function combineLinear(op: "add" | "sub" | "mul", a: Linear, b: Linear): Linear 
   for (const [v, c] of b.coef) coef.set(v, (coef.get(v) ?? 0) + sign * c);
   for (const [v, c] of coef) if (c === 0) coef.delete(v);
   return { coef, c: a.c + sign * b.c };
+}
+
+/**
+ * Drops `const` definitions nothing reads (the operands of an op that folded away, say), so the
+ * text has no unused variables. Those without a simd function or an atomic have no side
+ * effects; removing one can make others dead.
+ */
+function withoutDeadLets(lines: readonly string[]): string[] {
+  let out = [...lines];
+  const def = /^\s*const \w+ ([A-Za-z_]\w*) = /;
+  const effect = /\b(?:simd_\w+|atomic_\w+|threadgroup_barrier)\s*\(/;
+  for (;;) {
+    const uses = new Map<string, number>();
+    for (const m of out.join("\n").matchAll(/\b[A-Za-z_]\w*\b/g)) uses.set(m[0], (uses.get(m[0]) ?? 0) + 1);
+    const next = out.filter((l) => {
+      const m = def.exec(l);
+      return !m || effect.test(l) || uses.get(m[1]!)! > 1;
+    });
+    if (next.length === out.length) return out;
+    out = next;
+  }
 }
 
 function childrenOf(e: Expr): readonly Expr[] {

@@ -41,7 +41,10 @@ function float16Literal(d: Dialect, value: number): string {
 }
 
 /** A constant of `dtype` (the value is rounded to it first, as the interpreter does). */
-export function literal(d: Dialect, value: number, dtype: DType): string {
+export function literal(d: Dialect, given: number, dtype: DType): string {
+  // Fusion reads element 0 of a constant's data even for an empty constant (whose loads never
+  // run): such a constant has no value, and any literal will do.
+  const value = typeof given === "number" ? given : 0;
   switch (dtype) {
     case "bool":
       return value !== 0 ? "true" : "false";
@@ -104,15 +107,31 @@ export const helperName = (h: HelperName): string => `smelt_${h}`;
 const f = (d: Dialect, v: number): string => literal(d, v, "float32");
 
 // Cody's erf tables (the same algorithm as src/ir/ops/erf.ts), here evaluated in float.
-const ERF_SMALL = { top: 0.185777706184603153, num: [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947], den: [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062] };
+const ERF_SMALL = {
+  top: 0.185777706184603153,
+  num: [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947],
+  den: [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062],
+};
 const ERF_MID = {
   top: 2.15311535474403846e-8,
-  num: [0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909, 1712.04761263407058, 2051.07837782607147, 1230.33935479799725],
-  den: [15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963, 4362.61909014324716, 3439.36767414372164, 1230.33935480374942],
+  num: [
+    0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909,
+    1712.04761263407058, 2051.07837782607147, 1230.33935479799725,
+  ],
+  den: [
+    15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
+    4362.61909014324716, 3439.36767414372164, 1230.33935480374942,
+  ],
 };
 
 /** Horner's rule for Cody's rational function in `z`, as statements assigning `out`. */
-function rational(d: Dialect, z: string, out: string, t: { top: number; num: readonly number[]; den: readonly number[] }): string {
+interface Rational {
+  readonly top: number;
+  readonly num: readonly number[];
+  readonly den: readonly number[];
+}
+
+function rational(d: Dialect, z: string, out: string, t: Rational): string {
   const lines = [`float n = ${f(d, t.top)} * ${z};`, `float q = ${z};`];
   for (let i = 0; i < t.den.length - 1; i++) {
     lines.push(`n = (n + ${f(d, t.num[i]!)}) * ${z};`, `q = (q + ${f(d, t.den[i]!)}) * ${z};`);
@@ -175,8 +194,9 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
   },
   pow_f32: {
     deps: [],
-    // C's pow: 1^y and x^0 are 1 even for NaN; (-1)^±inf is 1; a negative base takes the sign
-    // of an odd integer exponent, and a non-integer one gives NaN (except for -inf).
+    // C's pow: 1^y and x^0 are 1 even for NaN; x^±inf depends on |x| only ((-1)^±inf is 1); a
+    // negative base takes the sign of an odd integer exponent, and a non-integer one gives NaN
+    // (except for -inf).
     code: (d) =>
       [
         "static inline float smelt_pow_f32(float a, float b) {",
@@ -184,7 +204,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
         "  if (a != a || b != b) return a + b;",
         `  const float m = ${d.math.pow}(${d.math.fabs}(a), b);`,
         `  if (!${d.math.signbit}(a)) return m;`,
-        `  if (${d.math.fabs}(b) == ${d.infinity}) return a == ${f(d, -1)} ? 1.0f : m;`,
+        `  if (${d.math.fabs}(b) == ${d.infinity}) return m;`,
         `  const bool integral = ${d.math.rint}(b) == b;`,
         `  if (!integral && a < 0.0f && a > (-${d.infinity})) return ${d.nan};`,
         `  const bool odd = integral && ${d.math.fmod}(b, 2.0f) != 0.0f;`,
@@ -545,12 +565,40 @@ function boolOp(op: OpExpr["op"], a: string, b: string): string {
 const COMPARE: Partial<Record<OpExpr["op"], string>> = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" };
 
 /**
+ * `x op x` on integers and bools, where it has a fixed value: written out, since compilers
+ * rightly flag a comparison of a value with itself. (Not floats: `x == x` is false for NaN.)
+ */
+function selfOp(op: OpExpr["op"], a: string): string | undefined {
+  switch (op) {
+    case "eq":
+    case "le":
+    case "ge":
+      return "true";
+    case "ne":
+    case "lt":
+    case "gt":
+      return "false";
+    case "max":
+    case "min":
+    case "and":
+    case "or":
+      return a;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * One scalar op. `pure` says the operands are loop-index arithmetic, which never overflows, so
  * int32 add/sub/mul may use C's operators directly.
  */
 export function renderOp(ctx: ScalarContext, e: OpExpr, args: readonly string[], pure: boolean): string {
   const [a = "", b = "", c = ""] = args;
   const from = e.args[0]!.dtype;
+  if (args.length === 2 && a === b && !isFloat(from)) {
+    const same = selfOp(e.op, a);
+    if (same !== undefined) return same;
+  }
   const cmp = COMPARE[e.op];
   if (cmp) {
     if (from === "bool") return `(int(${a}) ${cmp} int(${b}))`;

@@ -219,13 +219,16 @@ function checkText(src: string, fail: (detail: string) => never): void {
   checkRecursion(src, fail);
 }
 
+/** Words that begin a statement or expression, not a declaration's type. */
+const STATEMENT_WORDS = new Set(["return", "else", "case", "do", "sizeof", "typedef", "using", "namespace"]);
+
 /** Names of declared variables, parameters, functions and structs (a lexical approximation). */
 function declaredNames(src: string): string[] {
   const out: string[] = [];
   const decl =
-    /(?:^|[;{}(,])\s*(?:(?:const|static|inline|constexpr|device|constant|threadgroup|thread)\s+)*[A-Za-z_]\w*(?:\s*<[^<>;]*>)?\s*[*&]*\s*([A-Za-z_]\w*)\s*(?=[=;,)([])/gm;
+    /(?:^|[;{}(,])\s*(?:(?:const|static|inline|constexpr|device|constant|threadgroup|thread)\s+)*([A-Za-z_]\w*)(?:\s*<[^<>;]*>)?\s*[*&]*\s*([A-Za-z_]\w*)\s*(?=[=;,)([])/gm;
   for (let m = decl.exec(src); m; m = decl.exec(src)) {
-    out.push(m[1]!);
+    if (!STATEMENT_WORDS.has(m[1]!)) out.push(m[2]!);
     decl.lastIndex = m.index + m[0].length;
   }
   for (const m of src.matchAll(/\bstruct\s+([A-Za-z_]\w*)/g)) out.push(m[1]!);

@@ -53,6 +53,9 @@ export type TangentTree<T> = T extends Array
       ? { -readonly [K in keyof T]: TangentTree<T[K]> }
       : null;
 
+/** One gradient tree per argument. */
+export type GradTrees<P extends readonly unknown[]> = { -readonly [K in keyof P]: GradTree<P[K]> };
+
 export type GradsAt<P extends readonly unknown[], A> = A extends number
   ? GradTree<P[A]>
   : { -readonly [K in keyof A]: A[K] extends number ? GradTree<P[A[K]]> : never };
@@ -86,7 +89,7 @@ export interface Lowered {
 }
 
 /** The names of `fn`'s simple parameters, from its source (undefined where there is none). */
-function paramNames(fn: AnyFunction): (string | undefined)[] {
+export function paramNames(fn: AnyFunction): (string | undefined)[] {
   const src = Function.prototype.toString.call(fn);
   const m = /^(?:async\s*)?(?:function\b[^(]*)?\(([^)]*)\)/.exec(src) ?? /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
   if (!m) return [];
@@ -97,7 +100,7 @@ function paramNames(fn: AnyFunction): (string | undefined)[] {
 }
 
 /** `x`, `params.w`, `args[1][0]`: a leaf as the user would write it. */
-function leafLabel(path: readonly PathStep[], names: readonly (string | undefined)[]): string {
+export function leafLabel(path: readonly PathStep[], names: readonly (string | undefined)[]): string {
   const i = path[0] as number;
   return pathString(path.slice(1), names[i] ?? `args[${i}]`);
 }
@@ -277,7 +280,7 @@ function gradCall(
       if (isArray(x) && !isFloat(x.dtype)) {
         throw new DTypeError(
           `argument ${leafLabel(paths[i]!, names)} (${typeStr(x.type)}) is ${x.dtype}: only float arguments have gradients ` +
-            `(argnums ${JSON.stringify(argnums)}; pass it as an argument that is not differentiated)`,
+            `(argnums ${JSON.stringify(argnums)}): make it float (sm.array(data, { dtype: "float32" })) or leave it out of argnums`,
         );
       }
       return asPrimal(x);
@@ -423,8 +426,11 @@ export function vjp<F extends AnyFunction>(
   fn: F,
   primals: Parameters<F>,
   cotangents: unknown,
-): [ReturnType<F>, { -readonly [K in keyof Parameters<F>]: GradTree<Parameters<F>[K]> }];
-export function vjp(fn: AnyFunction, primals: readonly unknown[], cotangents: unknown): [unknown, unknown[]] {
+): [ReturnType<F>, GradTrees<Parameters<F>>] {
+  return reverseMode(fn, primals, cotangents) as [ReturnType<F>, GradTrees<Parameters<F>>];
+}
+
+function reverseMode(fn: AnyFunction, primals: readonly unknown[], cotangents: unknown): [unknown, unknown[]] {
   const name = fn.name || "fn";
   const [leaves, def] = publicOp("vjp", () => primalLeaves(primals));
   const call = traceCall(`vjp_${name}`, fn, leaves, def);

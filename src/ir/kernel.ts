@@ -196,3 +196,79 @@ export function freeVars(e: Expr, out: Set<string> = new Set()): Set<string> {
   }
   return out;
 }
+
+/** Structural equality of expressions (memoized: expressions are DAGs). */
+export function exprEqual(a: Expr, b: Expr, seen: Map<Expr, Expr[]> = new Map()): boolean {
+  if (a === b) return true;
+  if (a.dtype !== b.dtype || a.k !== b.k) return false;
+  if (seen.get(a)?.includes(b)) return true;
+  const eq = (x: Expr, y: Expr) => exprEqual(x, y, seen);
+  let same: boolean;
+  switch (a.k) {
+    case "idx":
+      same = b.k === "idx" && a.v === b.v;
+      break;
+    case "const":
+      same = b.k === "const" && Object.is(a.value, b.value);
+      break;
+    case "reduced":
+      same = b.k === "reduced" && a.name === b.name;
+      break;
+    case "load":
+      same = b.k === "load" && a.buf === b.buf && eq(a.index, b.index);
+      break;
+    case "op":
+      same =
+        b.k === "op" &&
+        a.op === b.op &&
+        a.attrs?.dtype === b.attrs?.dtype &&
+        a.args.length === b.args.length &&
+        a.args.every((x, i) => eq(x, b.args[i]!));
+      break;
+    case "random":
+      same = b.k === "random" && a.word === b.word && eq(a.key0, b.key0) && eq(a.key1, b.key1) && eq(a.counter, b.counter);
+      break;
+    default:
+      return a satisfies never;
+  }
+  if (same) seen.set(a, [...(seen.get(a) ?? []), b]);
+  return same;
+}
+
+/**
+ * Rebuilds an expression bottom-up; `f` may replace any node (given with its children already
+ * rebuilt). Shared nodes stay shared.
+ */
+export function mapExpr(e: Expr, f: (e: Expr) => Expr, memo: Map<Expr, Expr> = new Map()): Expr {
+  const hit = memo.get(e);
+  if (hit) return hit;
+  const rec = (x: Expr) => mapExpr(x, f, memo);
+  let rebuilt: Expr;
+  switch (e.k) {
+    case "idx":
+    case "const":
+    case "reduced":
+      rebuilt = e;
+      break;
+    case "load": {
+      const index = rec(e.index);
+      rebuilt = index === e.index ? e : { ...e, index };
+      break;
+    }
+    case "op": {
+      const args = e.args.map(rec);
+      rebuilt = args.every((a, i) => a === e.args[i]) ? e : { ...e, args };
+      break;
+    }
+    case "random": {
+      const [key0, key1, counter] = [rec(e.key0), rec(e.key1), rec(e.counter)];
+      rebuilt = key0 === e.key0 && key1 === e.key1 && counter === e.counter ? e : { ...e, key0, key1, counter };
+      break;
+    }
+    default:
+      return e satisfies never;
+  }
+  const out = f(rebuilt);
+  memo.set(e, out);
+  return out;
+}

@@ -22,7 +22,9 @@ import {
   type Store,
   type Value,
   cvt,
+  exprEqual,
   freeVars,
+  mapExpr,
   iadd,
   idiv,
   idx,
@@ -116,14 +118,36 @@ class Fuser {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const built = this.buildAll();
       if (built.needs.size === 0) return this.finish(built.kernels);
-      let progress = false;
-      for (const [v, why] of built.needs) progress = this.materialize(v, why) || progress;
+      const progress = this.materializeLatestFirst(built.needs);
       if (!progress) {
         const asks = [...built.needs.values()].join("; ");
         throw new Error(`fuse: @${this.func.name} asks again for values already materialized (${asks})`);
       }
     }
     throw new Error(`fuse: no fixed point for @${this.func.name} after ${MAX_ROUNDS} rounds`);
+  }
+
+  /**
+   * Materializes the latest of the needed values first and skips the values it already covers
+   * (those it computes inline): storing the end of a shared chain un-shares all of the chain.
+   */
+  private materializeLatestFirst(needs: ReadonlyMap<Value, string>): boolean {
+    const order = new Map(this.func.body.map((o, i) => [o.result, i]));
+    const latestFirst = [...needs].sort(([a], [b]) => (order.get(b) ?? -1) - (order.get(a) ?? -1));
+    const covered = new Set<Value>();
+    let progress = false;
+    for (const [v, why] of latestFirst) {
+      if (covered.has(v)) continue;
+      progress = this.materialize(v, why) || progress;
+      const stack = [...(this.def.get(v)?.operands ?? [])];
+      while (stack.length) {
+        const u = stack.pop()!;
+        if (covered.has(u) || this.isBuffer(u)) continue;
+        covered.add(u);
+        stack.push(...(this.def.get(u)?.operands ?? []));
+      }
+    }
+    return progress;
   }
 
   /** Returns whether anything changed. */
@@ -201,7 +225,9 @@ class Fuser {
         kernels.push(draft);
       }
     }
-    if (needs.size) return { kernels, needs };
+    // Sharing is decided first: storing a shared value often removes the other reasons.
+    const structural = new Map(needs);
+    needs.clear();
     // A value inlined into several kernels: recompute it when cheap, else materialize it once.
     for (const [v, ks] of inlinedBy) {
       const uses = new Set(ks).size;
@@ -218,6 +244,7 @@ class Fuser {
       }
     }
     if (needs.size) return { kernels, needs };
+    if (structural.size) return { kernels, needs: structural };
     for (const k of kernels) {
       if (k.buffers.size <= this.opts.maxBuffers) continue;
       const v = this.largestInlined(k);
@@ -242,7 +269,10 @@ class Fuser {
         return;
       }
       const d = this.def.get(x)!;
-      if (registry[d.op].fusion !== "movement") ops++;
+      const cls = registry[d.op].fusion;
+      if (cls !== "movement") ops++;
+      // An inline reduction is decided by its own sharing rule: the walk stops there.
+      if (cls === "reduce" || cls === "contraction") return;
       d.operands.forEach(walk);
     };
     walk(v);
@@ -342,7 +372,14 @@ class Fuser {
   // ------------------------------------------------------------ assembling the program
 
   private finish(drafts: KernelDraft[]): Program {
-    const merged = this.opts.strategy === "none" ? drafts : mergeElementwise(drafts);
+    const fused = this.opts.strategy === "none" ? drafts : mergeKernels(drafts, this.opts.strategy === "full");
+    // Merging can leave a stored temp that no kernel reads any more (its loads were replaced by
+    // the expression that computed it): drop the store, and the buffer with it.
+    const read = new Set(fused.flatMap((k) => [...k.reads]));
+    const merged = fused
+      .map((k) => k.withStores(k.stores.filter((s) => this.results.has(s.value) || read.has(s.value))))
+      .filter((k) => k.stores.length > 0);
+    const written = new Set(merged.flatMap((k) => [...k.writes]));
     const bufferName = new Map<Value, string>();
     const taken = new Set<string>();
     const unique = (base: string) => {
@@ -362,6 +399,9 @@ class Fuser {
     for (const op of this.func.body) {
       const v = op.result;
       if (!this.materialized.has(v)) continue;
+      // A temp that no kernel writes any more has no buffer (empty ones keep theirs: no kernel
+      // writes an empty value, but a load over an empty loop may still name it).
+      if (op.op !== "constant" && !written.has(v) && !this.results.has(v) && size(v.type.shape) > 0) continue;
       if (op.op === "constant") {
         if (size(v.type.shape) <= 1) continue;
         const name = unique(`c${consts++}`);
@@ -388,7 +428,7 @@ class Fuser {
     const report: FusionNote[] = [];
     for (const op of this.func.body) {
       const why = this.materialized.get(op.result);
-      if (why && op.op !== "constant") report.push({ value: this.names.get(op.result)!, reason: why });
+      if (why && op.op !== "constant" && bufferName.has(op.result)) report.push({ value: this.names.get(op.result)!, reason: why });
     }
     return {
       name: this.func.name,
@@ -452,6 +492,12 @@ class KernelDraft {
     readonly sources: readonly Op[],
     readonly hints: Kernel["hints"],
   ) {}
+
+  withStores(stores: readonly StoreDraft[]): KernelDraft {
+    if (stores.length === this.stores.length) return this;
+    const { kind, grid, reductions, reads, inlined, needs, sources, hints } = this;
+    return new KernelDraft(kind, grid, reductions, stores, reads, inlined, needs, sources, hints);
+  }
 
   get writes(): Set<Value> {
     return new Set(this.stores.map((s) => s.value));
@@ -758,7 +804,8 @@ class KernelBuilder {
           const x = arg(i, at);
           out = out === undefined ? x : this.op("select", [this.op("lt", [index[axis]!, lit(offsets[j + 1]!, "int32")], "bool"), x, out], dtype);
         }
-        return out!;
+        // Every part empty: so is the result, and whatever reads it loops over nothing.
+        return out ?? lit(0, dtype);
       }
       case "gather": {
         const axis = d.attrs.axis;
@@ -891,48 +938,107 @@ function delinearize(flat: Expr, shape: readonly number[]): Expr[] {
 
 // ------------------------------------------------------------ horizontal fusion
 
+/** A kernel whose stores are one per grid point: it can share a grid with another. */
+const mergeable = (k: KernelDraft): boolean =>
+  k.kind !== "row" && k.kind !== "scatter" && k.stores.every((s) => s.mode === "set" && s.loops.length === 0 && !s.guard);
+
 /**
- * Merges elementwise kernels over the same grid into one (the outputs of an optimizer update),
- * moving a later kernel up to an earlier one when nothing in between it depends on is written
- * in between, and neither reads what the other writes.
+ * Merges kernels over the same grid into one (an optimizer update's outputs; a gradient matmul
+ * and the update that consumes it), moving a later kernel up to an earlier one when nothing in
+ * between writes what it reads. A later kernel may read what the earlier one writes when it reads
+ * it at the index it was written: the stored expression replaces the load. Reductions the two
+ * share are computed once.
  */
-function mergeElementwise(drafts: KernelDraft[]): KernelDraft[] {
+function mergeKernels(drafts: KernelDraft[], withReductions: boolean): KernelDraft[] {
+  // MLX-style fusion merges elementwise kernels only: no epilogues on reductions or matmuls.
+  const candidate = (k: KernelDraft) => mergeable(k) && (withReductions || k.kind === "elementwise");
   const out: KernelDraft[] = [];
   for (const k of drafts) {
-    let merged = false;
-    if (k.kind === "elementwise" && k.stores.every((s) => s.mode === "set")) {
-      for (let j = out.length - 1; j >= 0; j--) {
+    let merged: KernelDraft | undefined;
+    if (candidate(k)) {
+      for (let j = out.length - 1; j >= 0 && !merged; j--) {
         const a = out[j]!;
-        if (
-          a.kind === "elementwise" &&
-          sameGrid(a.grid, k.grid) &&
-          a.stores.every((s) => s.mode === "set") &&
-          disjoint(a.writes, k.reads) &&
-          disjoint(k.writes, a.reads) &&
-          new Set([...a.buffers, ...k.buffers]).size <= 30
-        ) {
-          out[j] = new KernelDraft(
-            "elementwise",
-            a.grid,
-            [],
-            [...a.stores, ...k.stores],
-            new Set([...a.reads, ...k.reads]),
-            new Set([...a.inlined, ...k.inlined]),
-            new Map(),
-            [...a.sources, ...k.sources],
-            {},
-          );
-          merged = true;
-          break;
-        }
-        // k cannot move above a kernel that writes what k reads.
-        if (!disjoint(a.writes, k.reads)) break;
+        if (candidate(a) && sameGrid(a.grid, k.grid)) merged = tryMerge(a, k);
+        if (merged) out[j] = merged;
+        else if (!disjoint(a.writes, k.reads)) break;
       }
     }
     if (!merged) out.push(k);
   }
   return out;
 }
+
+function tryMerge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
+  if (!disjoint(k.writes, a.reads)) return undefined;
+  // Loads of what `a` stores, at the index it stores them, become the stored expressions.
+  const stored = new Map(a.stores.map((s) => [`v${s.value.id}`, s]));
+  let pointwise = true;
+  const renamed = new Map<string, string>();
+  const substitute = (e: Expr): Expr => {
+    if (e.k === "load") {
+      const s = stored.get(e.buf);
+      if (!s) return e;
+      if (!exprEqual(e.index, s.index)) pointwise = false;
+      return s.expr;
+    }
+    if (e.k === "reduced") {
+      const name = renamed.get(e.name);
+      return name === undefined ? e : { ...e, name };
+    }
+    return e;
+  };
+  const memo = new Map<Expr, Expr>();
+  const rewrite = (e: Expr) => mapExpr(e, substitute, memo);
+  const reductions = [...a.reductions];
+  // Fresh loop names for k's own reductions, all decided up front: a nested reduction's scope
+  // names the loops of an enclosing reduction that comes later in the list.
+  let nextLoop = Math.max(-1, ...a.reductions.flatMap((r) => [...r.scope, ...r.loops].map((l) => Number(l.v.slice(1))))) + 1;
+  const fresh = new Map<string, string>();
+  for (const r of k.reductions) for (const l of r.loops) fresh.set(l.v, `r${nextLoop++}`);
+  const relabel = (e: Expr): Expr => (e.k === "idx" && fresh.has(e.v) ? { ...e, v: fresh.get(e.v)! } : e);
+  for (const r of k.reductions) {
+    const body = rewrite(r.body);
+    // Only a grid-level reduction is shared: a nested one belongs to its enclosing loop.
+    const same =
+      r.scope.length === 0
+        ? reductions.find((x) => x.op === r.op && x.scope.length === 0 && sameLoops(x.loops, r.loops) && exprEqual(x.body, body))
+        : undefined;
+    if (same) {
+      renamed.set(r.name, same.name);
+      continue;
+    }
+    const name = `red${reductions.length}`;
+    renamed.set(r.name, name);
+    reductions.push({
+      ...r,
+      name,
+      loops: r.loops.map((l) => ({ ...l, v: fresh.get(l.v)! })),
+      scope: r.scope.map((l) => ({ ...l, v: fresh.get(l.v) ?? l.v })),
+      body: mapExpr(body, relabel),
+    });
+  }
+  const stores = k.stores.map((s) => ({ ...s, index: rewrite(s.index), expr: rewrite(s.expr) }));
+  if (!pointwise) return undefined;
+  const reads = new Set([...a.reads, ...[...k.reads].filter((v) => !a.writes.has(v))]);
+  if (new Set([...reads, ...a.writes, ...k.writes]).size > 30) return undefined;
+  const kind: KernelKind =
+    reductions.length === 0 ? "elementwise" : reductions.length === 1 && reductions[0]!.op === "dot" ? "matmul" : "reduce";
+  const hints = kind === "matmul" ? (a.hints.matmul ? a.hints : k.hints) : {};
+  return new KernelDraft(
+    kind,
+    a.grid,
+    reductions,
+    [...a.stores, ...stores],
+    reads,
+    new Set([...a.inlined, ...k.inlined]),
+    new Map(),
+    [...a.sources, ...k.sources],
+    hints,
+  );
+}
+
+const sameLoops = (a: readonly Loop[], b: readonly Loop[]) =>
+  a.length === b.length && a.every((l, i) => l.v === b[i]!.v && l.extent === b[i]!.extent);
 
 const sameGrid = (a: readonly Loop[], b: readonly Loop[]) =>
   a.length === b.length && a.every((l, i) => l.extent === b[i]!.extent && l.v === b[i]!.v);

@@ -6,6 +6,7 @@
 // a donated param may still hand its storage to a result the same way.
 import {
   type Expr,
+  exprEqual,
   itemsize,
   type Kernel,
   type Program,
@@ -106,40 +107,6 @@ function collectLoads(e: Expr, out: Set<Expr>, seen: Set<Expr> = new Set()): Set
       e satisfies never;
   }
   return out;
-}
-
-/** Structural equality of scalar expressions. */
-export function exprEqual(a: Expr, b: Expr): boolean {
-  if (a === b) return true;
-  if (a.dtype !== b.dtype) return false;
-  switch (a.k) {
-    case "idx":
-      return b.k === "idx" && a.v === b.v;
-    case "const":
-      return b.k === "const" && Object.is(a.value, b.value);
-    case "reduced":
-      return b.k === "reduced" && a.name === b.name;
-    case "load":
-      return b.k === "load" && a.buf === b.buf && exprEqual(a.index, b.index);
-    case "op":
-      return (
-        b.k === "op" &&
-        a.op === b.op &&
-        a.attrs?.dtype === b.attrs?.dtype &&
-        a.args.length === b.args.length &&
-        a.args.every((x, i) => exprEqual(x, b.args[i]!))
-      );
-    case "random":
-      return (
-        b.k === "random" &&
-        a.word === b.word &&
-        exprEqual(a.key0, b.key0) &&
-        exprEqual(a.key1, b.key1) &&
-        exprEqual(a.counter, b.counter)
-      );
-    default:
-      return a satisfies never;
-  }
 }
 
 // ------------------------------------------------------------ live ranges

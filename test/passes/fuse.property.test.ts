@@ -31,9 +31,13 @@ describe("fuse preserves the func's values", () => {
     });
   }
 
+  // Not a law for empty arrays: a kernel whose only reader loops over nothing may or may not
+  // survive dead-store elimination depending on what was fused into that reader.
   it("full never launches more kernels than elementwise, nor elementwise more than none", () => {
     fc.assert(
       fc.property(randomFunc({ maxOps: 10 }), ({ func }) => {
+        const values = [...func.params, ...func.body.map((o) => o.result)];
+        fc.pre(values.every((v) => v.type.shape.every((d) => d > 0)));
         const k = (s: FusionStrategy) => fuse(func, { strategy: s }).kernels.length;
         expect(k("full")).toBeLessThanOrEqual(k("elementwise"));
         expect(k("elementwise")).toBeLessThanOrEqual(k("none"));
