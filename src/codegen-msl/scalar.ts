@@ -155,7 +155,7 @@ function argTakes(op: "argmax" | "argmin", suffix: "f32" | "i32" | "u32"): strin
       ]
     : [];
   return [
-    `static inline bool smelt_${op}_${suffix}(${type} av, int ai, ${type} bv, int bi) {`,
+    `inline bool smelt_${op}_${suffix}(${type} av, int ai, ${type} bv, int bi) {`,
     ...nanRule,
     `  return ${beats} || (bv == av && bi < ai);`,
     "}",
@@ -166,31 +166,31 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
   max_f32: {
     deps: [],
     code: () =>
-      "static inline float smelt_max_f32(float a, float b) {\n  return (a != a || b != b) ? a + b : (a >= b ? a : b);\n}",
+      "inline float smelt_max_f32(float a, float b) {\n  return (a != a || b != b) ? a + b : (a >= b ? a : b);\n}",
   },
   min_f32: {
     deps: [],
     code: () =>
-      "static inline float smelt_min_f32(float a, float b) {\n  return (a != a || b != b) ? a + b : (a <= b ? a : b);\n}",
+      "inline float smelt_min_f32(float a, float b) {\n  return (a != a || b != b) ? a + b : (a <= b ? a : b);\n}",
   },
   sign_f32: {
     deps: [],
-    code: (d) => `static inline float smelt_sign_f32(float x) {\n  return x > 0.0f ? 1.0f : (x < 0.0f ? ${f(d, -1)} : x);\n}`,
+    code: (d) => `inline float smelt_sign_f32(float x) {\n  return x > 0.0f ? 1.0f : (x < 0.0f ? ${f(d, -1)} : x);\n}`,
   },
   div_i32: {
     deps: [],
     code: () =>
-      "static inline int smelt_div_i32(int a, int b) {\n  return b == 0 ? 0 : (b == -1 ? int(0u - uint(a)) : a / b);\n}",
+      "inline int smelt_div_i32(int a, int b) {\n  return b == 0 ? 0 : (b == -1 ? int(0u - uint(a)) : a / b);\n}",
   },
-  div_u32: { deps: [], code: () => "static inline uint smelt_div_u32(uint a, uint b) {\n  return b == 0u ? 0u : a / b;\n}" },
+  div_u32: { deps: [], code: () => "inline uint smelt_div_u32(uint a, uint b) {\n  return b == 0u ? 0u : a / b;\n}" },
   mod_i32: {
     deps: [],
-    code: () => "static inline int smelt_mod_i32(int a, int b) {\n  return (b == 0 || b == -1) ? 0 : a % b;\n}",
+    code: () => "inline int smelt_mod_i32(int a, int b) {\n  return (b == 0 || b == -1) ? 0 : a % b;\n}",
   },
-  mod_u32: { deps: [], code: () => "static inline uint smelt_mod_u32(uint a, uint b) {\n  return b == 0u ? 0u : a % b;\n}" },
+  mod_u32: { deps: [], code: () => "inline uint smelt_mod_u32(uint a, uint b) {\n  return b == 0u ? 0u : a % b;\n}" },
   mod_f32: {
     deps: [],
-    code: (d) => `static inline float smelt_mod_f32(float a, float b) {\n  return b == 0.0f ? 0.0f : ${d.math.fmod}(a, b);\n}`,
+    code: (d) => `inline float smelt_mod_f32(float a, float b) {\n  return b == 0.0f ? 0.0f : ${d.math.fmod}(a, b);\n}`,
   },
   pow_f32: {
     deps: [],
@@ -199,7 +199,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     // (except for -inf).
     code: (d) =>
       [
-        "static inline float smelt_pow_f32(float a, float b) {",
+        "inline float smelt_pow_f32(float a, float b) {",
         "  if (a == 1.0f || b == 0.0f) return 1.0f;",
         "  if (a != a || b != b) return a + b;",
         `  const float m = ${d.math.pow}(${d.math.fabs}(a), b);`,
@@ -216,7 +216,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     deps: [],
     code: () =>
       [
-        "static inline int smelt_pow_i32(int a, int b) {",
+        "inline int smelt_pow_i32(int a, int b) {",
         "  if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) == 0 ? 1 : -1) : 0);",
         "  uint r = 1u;",
         "  uint s = uint(a);",
@@ -232,7 +232,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     deps: [],
     code: () =>
       [
-        "static inline uint smelt_pow_u32(uint a, uint b) {",
+        "inline uint smelt_pow_u32(uint a, uint b) {",
         "  uint r = 1u;",
         "  for (uint e = b; e > 0u; e >>= 1u) {",
         "    if ((e & 1u) != 0u) r *= a;",
@@ -247,7 +247,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     // Goldberg's correction: log(u) * x / (u - 1) cancels the rounding error of u = 1 + x.
     code: (d) =>
       [
-        "static inline float smelt_log1p_f32(float x) {",
+        "inline float smelt_log1p_f32(float x) {",
         "  const float u = 1.0f + x;",
         `  if (u == 1.0f || u == ${d.infinity}) return u == 1.0f ? x : u;`,
         `  return ${d.math.log}(u) * x / (u - 1.0f);`,
@@ -259,7 +259,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     // Kahan's correction: (u - 1) * x / log(u) cancels the rounding error of u = exp(x).
     code: (d) =>
       [
-        "static inline float smelt_expm1_f32(float x) {",
+        "inline float smelt_expm1_f32(float x) {",
         `  const float u = ${d.math.exp}(x);`,
         `  if (u == 1.0f || u == ${d.infinity}) return u == 1.0f ? x : u;`,
         "  const float um1 = u - 1.0f;",
@@ -273,7 +273,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     // Beyond 4, 1 - erfc(x) rounds to 1 in float.
     code: (d) =>
       [
-        "static inline float smelt_erf_f32(float x) {",
+        "inline float smelt_erf_f32(float x) {",
         "  if (x != x) return x;",
         `  const float y = ${d.math.fabs}(x);`,
         "  float r;",
@@ -298,7 +298,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     deps: [],
     code: () =>
       [
-        "static inline int smelt_f32_to_i32(float x) {",
+        "inline int smelt_f32_to_i32(float x) {",
         "  if (x >= 2147483648.0f) return 2147483647;",
         "  if (x >= -2147483648.0f) return int(x);",
         "  return x != x ? 0 : (-2147483647 - 1);",
@@ -309,7 +309,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     deps: [],
     code: () =>
       [
-        "static inline uint smelt_f32_to_u32(float x) {",
+        "inline uint smelt_f32_to_u32(float x) {",
         "  if (x >= 4294967296.0f) return 4294967295u;",
         "  return x > -1.0f ? uint(x) : 0u;",
         "}",
@@ -320,7 +320,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     // Rounds the integer to 8 significant bits itself: through float it would round twice.
     code: (d) =>
       [
-        `static inline ${d.types.bfloat16} smelt_u32_to_bf16(uint m) {`,
+        `inline ${d.types.bfloat16} smelt_u32_to_bf16(uint m) {`,
         "  const uint bits = 32u - metal::clz(m);",
         `  if (bits <= 8u) return ${d.types.bfloat16}(float(m));`,
         "  const uint shift = bits - 8u;",
@@ -336,7 +336,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     deps: ["u32_to_bf16"],
     code: (d) =>
       [
-        `static inline ${d.types.bfloat16} smelt_i32_to_bf16(int x) {`,
+        `inline ${d.types.bfloat16} smelt_i32_to_bf16(int x) {`,
         `  const ${d.types.bfloat16} m = smelt_u32_to_bf16(x < 0 ? 0u - uint(x) : uint(x));`,
         `  return x < 0 ? ${d.types.bfloat16}(-float(m)) : m;`,
         "}",
@@ -348,7 +348,7 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
     code: (d) =>
       [
         `${d.addressSpace.constant} uint smelt_threefry_rotations[8] = {${THREEFRY_ROTATIONS.map((r) => `${r}u`).join(", ")}};`,
-        "static inline uint2 smelt_threefry(uint k0, uint k1, uint x0, uint x1) {",
+        "inline uint2 smelt_threefry(uint k0, uint k1, uint x0, uint x1) {",
         "  const uint ks[3] = {k0, k1, 0x1BD11BDAu ^ k0 ^ k1};",
         "  uint a = x0 + ks[0];",
         "  uint b = x1 + ks[1];",

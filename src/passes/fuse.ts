@@ -493,10 +493,27 @@ class KernelDraft {
     readonly hints: Kernel["hints"],
   ) {}
 
+  /** The kernel with only these stores, and only the reductions they still use. */
   withStores(stores: readonly StoreDraft[]): KernelDraft {
     if (stores.length === this.stores.length) return this;
-    const { kind, grid, reductions, reads, inlined, needs, sources, hints } = this;
-    return new KernelDraft(kind, grid, reductions, stores, reads, inlined, needs, sources, hints);
+    const byName = new Map(this.reductions.map((r) => [r.name, r]));
+    const used = new Set<string>();
+    const loaded = new Set<string>();
+    const visit = (e: Expr) =>
+      mapExpr(e, (x) => {
+        if (x.k === "load") loaded.add(x.buf);
+        if (x.k === "reduced" && !used.has(x.name)) {
+          used.add(x.name);
+          visit(byName.get(x.name)!.body);
+        }
+        return x;
+      });
+    for (const s of stores) [s.index, s.expr, ...(s.guard ? [s.guard] : [])].forEach(visit);
+    const reductions = this.reductions.filter((r) => used.has(r.name));
+    const reads = new Set([...this.reads].filter((v) => loaded.has(`v${v.id}`)));
+    const { kind, grid, inlined, needs, sources, hints } = this;
+    const k: KernelKind = kind === "matmul" && !reductions.some((r) => r.op === "dot") ? (reductions.length ? "reduce" : "elementwise") : kind;
+    return new KernelDraft(k, grid, reductions, stores, reads, inlined, needs, sources, k === "matmul" ? hints : {});
   }
 
   get writes(): Set<Value> {
