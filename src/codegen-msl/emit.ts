@@ -13,6 +13,7 @@ import {
   CompileError,
   type DType,
   type Expr,
+  exprChildren,
   type Kernel,
   type KernelKind,
   type Loop,
@@ -500,7 +501,7 @@ class KernelWriter implements ScalarContext {
       if (seen.has(e)) return;
       seen.add(e);
       if (e.k === "load") loads.push(e);
-      childrenOf(e).forEach(walk);
+      exprChildren(e).forEach(walk);
     };
     for (const s of this.k.stores) {
       if (s.loops.length || !this.isFlat(s.index)) return false;
@@ -1098,22 +1099,6 @@ function withoutDeadLets(lines: readonly string[]): string[] {
   }
 }
 
-function childrenOf(e: Expr): readonly Expr[] {
-  switch (e.k) {
-    case "idx":
-    case "const":
-    case "reduced":
-      return [];
-    case "load":
-      return [e.index];
-    case "op":
-      return e.args;
-    case "random":
-      return [e.key0, e.key1, e.counter];
-    default:
-      return e satisfies never;
-  }
-}
 
 /** Consecutive stores over the same loops share one loop. */
 function groupByLoops(stores: readonly Store[]): Store[][] {

@@ -19,6 +19,7 @@ import { publicOp, rebrand, userCode } from "./context.js";
 import { concreteTensor, realize } from "./eval.js";
 import { userLoc } from "./location.js";
 import { lowerGraph } from "./lower.js";
+import { paramNames } from "./params.js";
 import { untracked } from "./scope.js";
 import { activeTrace, Trace, withTrace } from "./trace.js";
 import { flatten, leafPaths, type PathStep, pathString, type TreeDef, treedefString, unflatten } from "./tree.js";
@@ -100,16 +101,6 @@ function idOf(x: object): number {
   return id;
 }
 
-/** The names of `fn`'s simple parameters, from its source (undefined where there is none). */
-function paramNames(fn: AnyFunction): (string | undefined)[] {
-  const src = Function.prototype.toString.call(fn);
-  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(([^)]*)\)/.exec(src) ?? /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
-  if (!m) return [];
-  return m[1]!.split(",").map((p) => {
-    const s = p.trim();
-    return /^[A-Za-z_$][\w$]*$/.test(s) ? s : undefined;
-  });
-}
 
 function argPath(path: readonly PathStep[], names: readonly (string | undefined)[]): string {
   const i = path[0] as number;

@@ -16,6 +16,7 @@ import { publicOp, userCode } from "./context.js";
 import { full } from "./creation.js";
 import { callFunc } from "./inline.js";
 import { lowerGraph } from "./lower.js";
+import { paramNames } from "./params.js";
 import { scalar } from "./ops/util.js";
 import { untracked } from "./scope.js";
 import { Trace, withTrace } from "./trace.js";
@@ -88,16 +89,6 @@ export interface Lowered {
   readonly captures: number;
 }
 
-/** The names of `fn`'s simple parameters, from its source (undefined where there is none). */
-export function paramNames(fn: AnyFunction): (string | undefined)[] {
-  const src = Function.prototype.toString.call(fn);
-  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(([^)]*)\)/.exec(src) ?? /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
-  if (!m) return [];
-  return m[1]!.split(",").map((p) => {
-    const s = p.trim();
-    return /^[A-Za-z_$][\w$]*$/.test(s) ? s : undefined;
-  });
-}
 
 /** `x`, `params.w`, `args[1][0]`: a leaf as the user would write it. */
 export function leafLabel(path: readonly PathStep[], names: readonly (string | undefined)[]): string {

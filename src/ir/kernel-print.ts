@@ -1,7 +1,7 @@
 // Text form of kernel IR, for `--dump-ir=fused` and tests. Print-only: kernel IR is produced by
 // fusion, never written by hand.
 import { SHORT_NAME } from "./dtype.js";
-import type { Expr, Kernel, Loop, Program } from "./kernel.js";
+import { type Expr, exprChildren, type Kernel, type Loop, type Program } from "./kernel.js";
 import { typeStr } from "./types.js";
 
 const INFIX: Partial<Record<string, string>> = {
@@ -55,7 +55,7 @@ class ExprPrinter {
       this.uses.set(e, (this.uses.get(e) ?? 0) + 1);
       if (seen.has(e)) return;
       seen.add(e);
-      for (const c of children(e)) count(c);
+      for (const c of exprChildren(e)) count(c);
     };
     roots.forEach(count);
   }
@@ -96,22 +96,6 @@ class ExprPrinter {
   }
 }
 
-function children(e: Expr): readonly Expr[] {
-  switch (e.k) {
-    case "idx":
-    case "const":
-    case "reduced":
-      return [];
-    case "load":
-      return [e.index];
-    case "op":
-      return e.args;
-    case "random":
-      return [e.key0, e.key1, e.counter];
-    default:
-      return e satisfies never;
-  }
-}
 
 /** Strips one level of parentheses from a printed top-level expression. */
 const bare = (s: string): string => (s.startsWith("(") && s.endsWith(")") ? s.slice(1, -1) : s);

@@ -272,3 +272,21 @@ export function mapExpr(e: Expr, f: (e: Expr) => Expr, memo: Map<Expr, Expr> = n
   memo.set(e, out);
   return out;
 }
+
+/** The operands of an expression node. */
+export function exprChildren(e: Expr): readonly Expr[] {
+  switch (e.k) {
+    case "idx":
+    case "const":
+    case "reduced":
+      return [];
+    case "load":
+      return [e.index];
+    case "op":
+      return e.args;
+    case "random":
+      return [e.key0, e.key1, e.counter];
+    default:
+      return e satisfies never;
+  }
+}
