@@ -466,17 +466,19 @@ function safeDivisor(e: Expr): boolean {
   return e.k === "const" && e.value !== 0 && e.value !== -1;
 }
 
-function intOp(ctx: ScalarContext, e: OpExpr, a: string, b: string, pure: boolean): string {
+/** int32 and uint32 ops: unsigned arithmetic wraps natively; signed goes through uint. */
+function integerOp(ctx: ScalarContext, e: OpExpr, a: string, b: string, signed: boolean, pure: boolean): string {
   const op = e.op;
+  const t = signed ? "i32" : "u32";
   // Wrapping arithmetic goes through uint: signed overflow is undefined in C++.
-  const wrap = (sym: string) => (pure ? `(${a} ${sym} ${b})` : `int(uint(${a}) ${sym} uint(${b}))`);
+  const wrap = (sym: string) => (signed && !pure ? `int(uint(${a}) ${sym} uint(${b}))` : `(${a} ${sym} ${b})`);
   switch (op) {
     case "neg":
-      return `int(0u - uint(${a}))`;
+      return signed ? `int(0u - uint(${a}))` : `(0u - ${a})`;
     case "abs":
-      return `(${a} < 0 ? int(0u - uint(${a})) : ${a})`;
+      return signed ? `(${a} < 0 ? int(0u - uint(${a})) : ${a})` : a;
     case "sign":
-      return `(${a} > 0 ? 1 : (${a} < 0 ? -1 : 0))`;
+      return signed ? `(${a} > 0 ? 1 : (${a} < 0 ? -1 : 0))` : `(${a} > 0u ? 1u : 0u)`;
     case "floor":
     case "ceil":
     case "round":
@@ -488,11 +490,11 @@ function intOp(ctx: ScalarContext, e: OpExpr, a: string, b: string, pure: boolea
     case "mul":
       return wrap("*");
     case "div":
-      return safeDivisor(e.args[1]!) ? `(${a} / ${b})` : call(ctx, "div_i32", [a, b]);
+      return safeDivisor(e.args[1]!) ? `(${a} / ${b})` : call(ctx, `div_${t}`, [a, b]);
     case "mod":
-      return safeDivisor(e.args[1]!) ? `(${a} % ${b})` : call(ctx, "mod_i32", [a, b]);
+      return safeDivisor(e.args[1]!) ? `(${a} % ${b})` : call(ctx, `mod_${t}`, [a, b]);
     case "pow":
-      return call(ctx, "pow_i32", [a, b]);
+      return call(ctx, `pow_${t}`, [a, b]);
     case "max":
       return `(${a} >= ${b} ? ${a} : ${b})`;
     case "min":
@@ -504,46 +506,7 @@ function intOp(ctx: ScalarContext, e: OpExpr, a: string, b: string, pure: boolea
     case "not":
       return `(~${a})`;
     default:
-      throw new Error(`codegen: ${op} is not an int32 op`);
-  }
-}
-
-function uintOp(ctx: ScalarContext, e: OpExpr, a: string, b: string): string {
-  const op = e.op;
-  switch (op) {
-    case "neg":
-      return `(0u - ${a})`;
-    case "abs":
-    case "floor":
-    case "ceil":
-    case "round":
-      return a;
-    case "sign":
-      return `(${a} > 0u ? 1u : 0u)`;
-    case "add":
-      return `(${a} + ${b})`;
-    case "sub":
-      return `(${a} - ${b})`;
-    case "mul":
-      return `(${a} * ${b})`;
-    case "div":
-      return safeDivisor(e.args[1]!) ? `(${a} / ${b})` : call(ctx, "div_u32", [a, b]);
-    case "mod":
-      return safeDivisor(e.args[1]!) ? `(${a} % ${b})` : call(ctx, "mod_u32", [a, b]);
-    case "pow":
-      return call(ctx, "pow_u32", [a, b]);
-    case "max":
-      return `(${a} >= ${b} ? ${a} : ${b})`;
-    case "min":
-      return `(${a} <= ${b} ? ${a} : ${b})`;
-    case "and":
-      return `(${a} & ${b})`;
-    case "or":
-      return `(${a} | ${b})`;
-    case "not":
-      return `(~${a})`;
-    default:
-      throw new Error(`codegen: ${op} is not a uint32 op`);
+      throw new Error(`codegen: ${op} is not ${signed ? "an int32" : "a uint32"} op`);
   }
 }
 
@@ -614,9 +577,9 @@ export function renderOp(ctx: ScalarContext, e: OpExpr, args: readonly string[],
     case "bfloat16":
       return narrow(ctx.d, floatOp(ctx, e.op, widen(a, t), widen(b, t)), t);
     case "int32":
-      return intOp(ctx, e, a, b, pure);
+      return integerOp(ctx, e, a, b, true, pure);
     case "uint32":
-      return uintOp(ctx, e, a, b);
+      return integerOp(ctx, e, a, b, false, false);
     case "bool":
       return boolOp(e.op, a, b);
     default:

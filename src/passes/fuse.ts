@@ -421,7 +421,7 @@ class Fuser {
       bufferName.set(v, name);
       buffers.push({ name, type: v.type, kind: "result" });
       const b = new KernelBuilder(this, v.type.shape.map((n, i) => ({ v: `p${i}`, extent: n })), []);
-      b.storeRoot(v, true);
+      b.storeRoot(v);
       extra.push(b.draft(v));
     }
     const kernels = [...merged, ...extra].map((d, i) => d.toKernel(`k${i}`, bufferName, this.drafted));
@@ -455,9 +455,6 @@ class Fuser {
   }
   bufferFor(v: Value): boolean {
     return this.isBuffer(v);
-  }
-  get strategy(): FusionStrategy {
-    return this.opts.strategy;
   }
 }
 
@@ -629,10 +626,10 @@ class KernelBuilder {
     return this.grid.map((l) => idx(l.v));
   }
 
-  /** Stores `root` at every index of its shape. `force` computes it even if it is a buffer. */
-  storeRoot(root: Value, force = false): void {
+  /** Computes `root` (even though its value is materialized) and stores it at every index. */
+  storeRoot(root: Value): void {
     const index = this.dimVars.map((v) => idx(v));
-    const expr = force ? this.compute(root, index) : this.computeRoot(root, index);
+    const expr = this.compute(root, index);
     this.addStore(root, index, expr, "set");
   }
 
@@ -664,10 +661,7 @@ class KernelBuilder {
     return new KernelDraft(k, this.grid, this.reductions, this.stores, this.reads, this.inlined, this.needs, [...this.sources], hints);
   }
 
-  /** The root's own op is computed here even though its value is materialized. */
-  private computeRoot(root: Value, index: readonly Expr[]): Expr {
-    return this.compute(root, index);
-  }
+
 
   /** The scalar value of `v` at `index` (one Expr per dim of v's shape). */
   emit(v: Value, index: readonly Expr[]): Expr {

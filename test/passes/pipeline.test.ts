@@ -19,6 +19,7 @@ import type { FusionStrategy } from "../../src/passes/fuse.js";
 import { type LowerStage, lowerFunc } from "../../src/passes/pipeline.js";
 import { alignUp, bufferBytes, type PlannedProgram, printPlanned } from "../../src/passes/plan.js";
 import { randomFunc } from "../support/randomFunc.js";
+import { firstDifference } from "../support/compare.js";
 
 const STRATEGIES: readonly FusionStrategy[] = ["none", "elementwise", "full"];
 
@@ -40,19 +41,6 @@ function runAliased(p: PlannedProgram, args: readonly Tensor[], ctx: InterpConte
   return p.results.map((n) => ({ type: types.get(n)!, data: Float64Array.from(bufs.get(n)!) }));
 }
 
-const show = (x: number): string => (Object.is(x, -0) ? "-0" : String(x));
-
-function firstDifference(a: readonly Tensor[], b: readonly Tensor[]): string | undefined {
-  if (a.length !== b.length) return `${a.length} results against ${b.length}`;
-  for (let r = 0; r < a.length; r++) {
-    const [x, y] = [a[r]!, b[r]!];
-    if (typeStr(x.type) !== typeStr(y.type)) return `result ${r}: ${typeStr(x.type)} against ${typeStr(y.type)}`;
-    for (let i = 0; i < x.data.length; i++) {
-      if (!Object.is(x.data[i], y.data[i])) return `result ${r}[${i}]: ${show(x.data[i]!)} against ${show(y.data[i]!)}`;
-    }
-  }
-  return undefined;
-}
 
 /** Live ranges from the kernels' declared buffer lists; temps alive together never share bytes. */
 function checkNoOverlap(p: PlannedProgram): void {

@@ -7,21 +7,8 @@ import { printFunc } from "../../src/ir/print.js";
 import { simplify } from "../../src/passes/simplify.js";
 import { randomFunc } from "../support/randomFunc.js";
 import { decorate } from "./decorate.js";
+import { firstDifference } from "../support/compare.js";
 
-const show = (x: number): string => (Object.is(x, -0) ? "-0" : String(x));
-
-/** The first element where two results differ (Object.is), or undefined when all agree. */
-function firstDifference(a: readonly Tensor[], b: readonly Tensor[]): string | undefined {
-  if (a.length !== b.length) return `${a.length} results against ${b.length}`;
-  for (let r = 0; r < a.length; r++) {
-    const [x, y] = [a[r]!, b[r]!];
-    if (typeStr(x.type) !== typeStr(y.type)) return `result ${r}: ${typeStr(x.type)} against ${typeStr(y.type)}`;
-    for (let i = 0; i < x.data.length; i++) {
-      if (!Object.is(x.data[i], y.data[i])) return `result ${r}[${i}]: ${show(x.data[i]!)} against ${show(y.data[i]!)}`;
-    }
-  }
-  return undefined;
-}
 
 function checkSimplify(func: Func, inputs: readonly Tensor[]): void {
   const out = simplify(func);

@@ -16,6 +16,7 @@ import {
 } from "../../src/ir/index.js";
 import { printFunc } from "../../src/ir/print.js";
 import { jvp, vjp } from "../../src/passes/autodiff.js";
+import { mulberry32 } from "./randomFunc.js";
 
 export const EPS = 1e-6;
 const ATOL = 1e-5;
@@ -35,18 +36,10 @@ export const exact = (type: TensorType, data: ArrayLike<number>): Tensor => ({
   data: Float64Array.from(data),
 });
 
+export { mulberry32 };
+
 export const run = (f: Func, args: readonly Tensor[]): Tensor[] => interpret(f, args, { mode: "float64" });
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random values of a type: floats uniform in [-1, 1]; integers and bools arbitrary small values

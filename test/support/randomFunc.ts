@@ -130,7 +130,8 @@ class Choices {
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded generator of numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
