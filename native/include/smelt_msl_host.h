@@ -4,7 +4,7 @@
 // MSL text itself is unchanged. No C or C++ standard header is included: a kernel reaching for
 // `std::`, libm overloads or `double` must fail here as it does on Metal.
 //
-// ABI between a kernel library built with this header and the host runtime (SMELT_HOST_ABI 1)
+// ABI between a kernel library built with this header and the host runtime (SMELT_HOST_ABI 2)
 // ---------------------------------------------------------------------------------------------
 // * A library is one translation unit: this header, then one program's MSL. After each kernel
 //   `K` the MSL holds, under `#ifdef SMELT_HOST`, a trampoline
@@ -17,20 +17,26 @@
 // * Threadgroup memory is `static thread_local` storage of the kernel: every thread of one
 //   threadgroup runs on one OS thread (as fibers when the kernel meets a barrier or a simd
 //   function), and an OS thread runs one threadgroup at a time, to its end.
-// * The runtime defines these (extern "C", resolved when the library is loaded):
-//       void     smelt_threadgroup_barrier(unsigned mem_flags);
-//       float    smelt_simd_sum_f32(float);
-//       int      smelt_simd_sum_i32(int);          // wraps
-//       unsigned smelt_simd_sum_u32(unsigned);     // wraps
-//       unsigned smelt_simd_shuffle_xor_u32(unsigned value, unsigned lane_mask);
+// * Barrier-free kernels also get a range trampoline
+//       extern "C" void smelt_host_range_K(void* const* buffers, unsigned group_begin,
+//                                          unsigned group_end, unsigned threads_per_group,
+//                                          unsigned groups);
+//   that runs every thread of groups [group_begin, group_end) in order, in the library's own
+//   translation unit, so the loop over threads inlines the kernel and can vectorize.
+// * The runtime's services come through one table. The library defines the pointer
+//       extern "C" const smelt_runtime* smelt_host_runtime;   // null until bound
+//   and the runtime stores its table there after loading the library, before any dispatch
+//   (no symbol of the runtime needs to be visible to the library's loader).
 //   A barrier is met by every thread of the threadgroup; a simd function by every lane of the
 //   caller's simdgroup (all 32 lanes: smelt's kernels never call one with lanes retired).
+//   `simd_allgather_f32x2` is the collective under simdgroup_matrix: every lane gives two floats
+//   and receives all 64, lane l's pair at all[2l], all[2l + 1].
 // * The library exports `const unsigned smelt_host_abi_version` (= SMELT_HOST_ABI).
 #ifndef SMELT_MSL_HOST_H
 #define SMELT_MSL_HOST_H
 
 #define SMELT_HOST 1
-#define SMELT_HOST_ABI 1
+#define SMELT_HOST_ABI 2
 
 // ------------------------------------------------------------------ runtime ABI
 // The MSL builtin each field stands for is in its comment (those names are macros below).
@@ -46,12 +52,26 @@ struct smelt_thread {
   unsigned simd_width;               // threads_per_simdgroup (32)
 };
 
-extern "C" {
-void smelt_threadgroup_barrier(unsigned mem_flags);
-float smelt_simd_sum_f32(float);
-int smelt_simd_sum_i32(int);
-unsigned smelt_simd_sum_u32(unsigned);
-unsigned smelt_simd_shuffle_xor_u32(unsigned value, unsigned lane_mask);
+struct smelt_runtime {
+  unsigned abi;  // SMELT_HOST_ABI of the runtime
+  void (*threadgroup_barrier)(unsigned mem_flags);
+  float (*simd_sum_f32)(float);
+  int (*simd_sum_i32)(int);            // wraps
+  unsigned (*simd_sum_u32)(unsigned);  // wraps
+  unsigned (*simd_shuffle_xor_u32)(unsigned value, unsigned lane_mask);
+  void (*simd_allgather_f32x2)(float a, float b, float* all);
+};
+extern "C" const smelt_runtime* smelt_host_runtime = nullptr;
+
+inline void smelt_threadgroup_barrier(unsigned mem_flags) { smelt_host_runtime->threadgroup_barrier(mem_flags); }
+inline float smelt_simd_sum_f32(float x) { return smelt_host_runtime->simd_sum_f32(x); }
+inline int smelt_simd_sum_i32(int x) { return smelt_host_runtime->simd_sum_i32(x); }
+inline unsigned smelt_simd_sum_u32(unsigned x) { return smelt_host_runtime->simd_sum_u32(x); }
+inline unsigned smelt_simd_shuffle_xor_u32(unsigned value, unsigned lane_mask) {
+  return smelt_host_runtime->simd_shuffle_xor_u32(value, lane_mask);
+}
+inline void smelt_simd_allgather_f32x2(float a, float b, float* all) {
+  smelt_host_runtime->simd_allgather_f32x2(a, b, all);
 }
 extern "C" const unsigned smelt_host_abi_version = SMELT_HOST_ABI;
 

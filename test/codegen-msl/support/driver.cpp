@@ -35,6 +35,7 @@ static unsigned barrier_arrived, barrier_generation;
 
 struct SimdMeeting {
   unsigned in[SIMD], arg[SIMD], out[SIMD];
+  float pair[2 * SIMD];
   unsigned arrived, generation;
   int op;
 };
@@ -51,7 +52,7 @@ static void block() {
   swapcontext(&current->ctx, &scheduler);
 }
 
-extern "C" void smelt_threadgroup_barrier(unsigned flags) {
+static void threadgroup_barrier(unsigned flags) {
   (void)flags;
   events++;
   unsigned g = barrier_generation;
@@ -63,7 +64,7 @@ extern "C" void smelt_threadgroup_barrier(unsigned flags) {
   while (barrier_generation == g) block();
 }
 
-enum { SUM_F32 = 1, SUM_I32, SUM_U32, SHUFFLE_XOR };
+enum { SUM_F32 = 1, SUM_I32, SUM_U32, SHUFFLE_XOR, ALLGATHER };
 
 static void compute(SimdMeeting& m) {
   switch (m.op) {
@@ -86,6 +87,12 @@ static void compute(SimdMeeting& m) {
     }
     case SHUFFLE_XOR:
       for (int l = 0; l < SIMD; l++) m.out[l] = m.in[(l ^ m.arg[l]) % SIMD];
+      break;
+    case ALLGATHER:
+      for (int l = 0; l < SIMD; l++) {
+        memcpy(&m.pair[2 * l], &m.in[l], 4);
+        memcpy(&m.pair[2 * l + 1], &m.arg[l], 4);
+      }
       break;
   }
 }
@@ -110,16 +117,38 @@ static unsigned meet(int op, unsigned value, unsigned arg) {
   return m.out[lane];
 }
 
-extern "C" float smelt_simd_sum_f32(float x) {
+static float simd_sum_f32(float x) {
   unsigned u;
   memcpy(&u, &x, 4);
   u = meet(SUM_F32, u, 0);
   memcpy(&x, &u, 4);
   return x;
 }
-extern "C" int smelt_simd_sum_i32(int x) { return (int)meet(SUM_I32, (unsigned)x, 0); }
-extern "C" unsigned smelt_simd_sum_u32(unsigned x) { return meet(SUM_U32, x, 0); }
-extern "C" unsigned smelt_simd_shuffle_xor_u32(unsigned x, unsigned mask) { return meet(SHUFFLE_XOR, x, mask); }
+static int simd_sum_i32(int x) { return (int)meet(SUM_I32, (unsigned)x, 0); }
+static unsigned simd_sum_u32(unsigned x) { return meet(SUM_U32, x, 0); }
+static unsigned simd_shuffle_xor_u32(unsigned x, unsigned mask) { return meet(SHUFFLE_XOR, x, mask); }
+static void simd_allgather_f32x2(float a, float b, float* all) {
+  unsigned ua, ub;
+  memcpy(&ua, &a, 4);
+  memcpy(&ub, &b, 4);
+  meet(ALLGATHER, ua, ub);
+  // Every lane copies out before the next meeting of this simdgroup can start: the generation
+  // only advances when all 32 lanes arrive again.
+  memcpy(all, meetings[current->t.simdgroup].pair, sizeof(float) * 2 * SIMD);
+}
+
+struct smelt_runtime {
+  unsigned abi;
+  void (*threadgroup_barrier)(unsigned);
+  float (*simd_sum_f32)(float);
+  int (*simd_sum_i32)(int);
+  unsigned (*simd_sum_u32)(unsigned);
+  unsigned (*simd_shuffle_xor_u32)(unsigned, unsigned);
+  void (*simd_allgather_f32x2)(float, float, float*);
+};
+static const smelt_runtime runtime_table = {2,           threadgroup_barrier,  simd_sum_f32,        simd_sum_i32,
+                                            simd_sum_u32, simd_shuffle_xor_u32, simd_allgather_f32x2};
+extern "C" const smelt_runtime* smelt_host_runtime;
 
 static void fiber_main() {
   run_fn(run_buffers, &current->t);
@@ -143,6 +172,7 @@ static smelt_thread thread_ids(unsigned group, unsigned groups, unsigned threads
 
 /** Runs one dispatch. `order` 1 resumes fibers last to first (a missing barrier shows up). */
 void smelt_run(smelt_kernel fn, void* const* buffers, unsigned groups, unsigned threads, int cooperative, int order) {
+  smelt_host_runtime = &runtime_table;
   if (threads > MAX_THREADS) fail("more than 1024 threads per threadgroup");
   if (!cooperative) {
     for (unsigned g = 0; g < groups; g++)
