@@ -1,18 +1,72 @@
-// The TypeScript side of a device: what the frontend needs to run a graph-IR function.
+// The TypeScript side of a device: what the frontend needs to hold arrays and run functions.
+import type { HostData } from "../src/ir/dtype.js";
 import type { Func } from "../src/ir/graph.js";
-import type { Tensor } from "../src/ir/types.js";
+import type { TensorType } from "../src/ir/types.js";
+import type { Lowered } from "../src/passes/pipeline.js";
+import { hostView, type Storage, storageOf, typeBytes } from "./memory.js";
 
 /**
- * Storage of one realized array on a device. For now every device keeps the interpreter's
- * exact values; devices with their own memory will put a handle here instead.
+ * The values of one realized array: a typed view (`data`) of device memory (`storage`). Several
+ * arrays may hold one storage; each DeviceBuffer is one hold, given back once by `release`.
  */
-export interface DeviceBuffer {
-  readonly device: string;
-  readonly tensor: Tensor;
+export class DeviceBuffer {
+  private held = true;
+  constructor(
+    readonly device: string,
+    readonly type: TensorType,
+    readonly data: HostData,
+    private readonly storage: Storage,
+  ) {}
+  get released(): boolean {
+    return !this.held;
+  }
+  /** Another hold on the same memory. */
+  share(): DeviceBuffer {
+    this.storage.retain();
+    return new DeviceBuffer(this.device, this.type, this.data, this.storage);
+  }
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.storage.drop();
+  }
+}
+
+/** A hold on memory that already backs `data` (a view of device memory smelt allocated), or undefined. */
+export function wrapDeviceMemory(device: string, type: TensorType, data: HostData): DeviceBuffer | undefined {
+  const s = storageOf(data);
+  if (!s || data.byteLength !== typeBytes(type)) return undefined;
+  s.retain();
+  return new DeviceBuffer(device, type, data, s);
+}
+
+export interface PrepareOptions {
+  /** The func lowered to a planned program (computed when first asked; devices that run kernels ask). */
+  readonly lowered: () => Lowered;
+}
+
+/** A function ready to run on one device. */
+export interface Executable {
+  /** Runs on the inputs (one per func param); returns one new buffer per result. */
+  run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
+  /** Gives back what preparing took (an arena, a loaded library's hold). */
+  dispose(): void;
 }
 
 export interface Device {
   readonly name: string;
-  /** Runs `func` on its parameters' values; returns one tensor per result. */
-  run(func: Func, inputs: readonly Tensor[]): Tensor[];
+  /** New device memory for an array of `type`, filled by the caller through `data`. */
+  alloc(type: TensorType): DeviceBuffer;
+  prepare(func: Func, opts: PrepareOptions): Executable;
+  /** Frees memory the device keeps for reuse. */
+  clearCache(): void;
 }
+
+/** A new buffer on `device` holding `values` (already in host storage form). */
+export function upload(device: Device, type: TensorType, values: HostData): DeviceBuffer {
+  const b = device.alloc(type);
+  (b.data as { set(v: ArrayLike<number>): void }).set(values);
+  return b;
+}
+
+export { hostView };

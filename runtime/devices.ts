@@ -1,22 +1,53 @@
 // Which devices work here and which one runs arrays by default (`SMELT_DEVICE` overrides it).
+import { emitProgram } from "../src/codegen-msl/index.js";
 import { DeviceError } from "../src/ir/errors.js";
+import type { PlannedProgram } from "../src/passes/plan.js";
 import type { Device } from "./device.js";
+import { emitOptionsFor, HostDevice, hostDevice, hostProblem } from "./host.js";
 import { interpDevice } from "./interp.js";
 
+interface Candidate {
+  readonly name: string;
+  /** The device, or why it does not work here. */
+  readonly get: () => Device | string;
+}
+
 /** Fastest first: the default is the first that works. */
-const available: readonly Device[] = [interpDevice];
+const candidates: readonly Candidate[] = [
+  {
+    name: "metal",
+    get: () =>
+      process.platform === "darwin"
+        ? "the Metal addon (native/metal) is not built"
+        : `needs macOS on Apple Silicon (this is ${process.platform})`,
+  },
+  { name: "host", get: () => hostDevice() ?? hostProblem() ?? "unavailable" },
+  { name: "interp", get: () => interpDevice },
+];
 
 let chosen: Device | undefined;
 
+/** Each device smelt knows, with the reason it does not work here (undefined when it does). */
+export function deviceReport(): { readonly name: string; readonly problem: string | undefined }[] {
+  return candidates.map((c) => {
+    const d = c.get();
+    return { name: c.name, problem: typeof d === "string" ? d : undefined };
+  });
+}
+
 export function devices(): string[] {
-  return available.map((d) => d.name);
+  return deviceReport()
+    .filter((d) => d.problem === undefined)
+    .map((d) => d.name);
 }
 
 function find(name: string, source: string): Device {
-  const d = available.find((x) => x.name === name);
-  if (!d) {
+  const c = candidates.find((x) => x.name === name);
+  const d = c?.get();
+  if (d === undefined || typeof d === "string") {
     // No op here: the public function the user called names the error.
-    throw new DeviceError(`device "${name}" (${source}) is not available here; available: ${devices().join(", ")}`);
+    const why = typeof d === "string" ? `: ${d}` : "";
+    throw new DeviceError(`device "${name}" (${source}) is not available here${why}; available: ${devices().join(", ")}`);
   }
   return d;
 }
@@ -32,6 +63,20 @@ export function defaultDevice(): string {
 export function currentDevice(): Device {
   if (chosen) return chosen;
   const env = process.env["SMELT_DEVICE"];
-  chosen = env ? find(env, "from SMELT_DEVICE") : available[0]!;
+  chosen = env ? find(env, "from SMELT_DEVICE") : find(devices()[0]!, "the default");
   return chosen;
+}
+
+/** The MSL the current device runs for `program` (the kernels Metal runs, on a device that runs none). */
+export function mslOf(program: PlannedProgram): string {
+  const d = currentDevice();
+  return d instanceof HostDevice ? d.emit(program).source : emitProgram(program, emitOptionsFor("metal")).source;
+}
+
+/** Frees what every device that has been used keeps for reuse. */
+export function clearCaches(): void {
+  for (const c of candidates) {
+    const d = c.get();
+    if (typeof d !== "string") d.clearCache();
+  }
 }

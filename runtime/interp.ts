@@ -1,8 +1,25 @@
 // The interp device: the reference interpreter over graph IR. Slow and exact; always present.
-import { interpret } from "../src/ir/interp.js";
-import type { Device } from "./device.js";
+import { fromHost, interpret, toHost } from "../src/ir/interp.js";
+import { size } from "../src/ir/shape.js";
+import { type Device, DeviceBuffer, upload } from "./device.js";
+import { heapStorage, hostView } from "./memory.js";
 
 export const interpDevice: Device = {
   name: "interp",
-  run: (func, inputs) => interpret(func, inputs, { mode: "dtype" }),
+  alloc(type) {
+    const s = heapStorage(type.dtype, size(type.shape));
+    return new DeviceBuffer("interp", type, hostView(type.dtype, s.buffer, size(type.shape)), s);
+  },
+  prepare(func) {
+    return {
+      run: (inputs) =>
+        interpret(
+          func,
+          inputs.map((b) => fromHost(b.type.dtype, b.type.shape, b.data)),
+          { mode: "dtype" },
+        ).map((t) => upload(interpDevice, t.type, toHost(t))),
+      dispose: () => {},
+    };
+  },
+  clearCache: () => {},
 };

@@ -96,5 +96,6 @@ export * as tree from "./frontend/tree.js";
 export type { DType } from "./ir/dtype.js";
 export { CompileError, DeviceError, DTypeError, ShapeError, SmeltError, TraceError } from "./ir/errors.js";
 export { defaultDevice, devices, setDefaultDevice } from "./frontend/devices.js";
+export { memory } from "./frontend/memory.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";

@@ -6,9 +6,6 @@ import { SmeltError } from "../ir/errors.js";
 /** A bad command line: unknown command or flag, a bad value, a missing file. Exit status 2. */
 export class UsageError extends SmeltError {}
 
-/** Asked for something smelt cannot do yet (`--emit msl`). Exit status 2, without the usage hint. */
-export class NotAvailableError extends UsageError {}
-
 export const USAGE_EXIT = 2;
 
 type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;

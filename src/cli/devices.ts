@@ -1,12 +1,8 @@
 // `smelt devices`: each device smelt knows, whether the runtime offers it here, and if not, why.
-import fs from "node:fs";
-import path from "node:path";
-import { devices as workingDevices } from "../../runtime/devices.js";
+import { findCompiler } from "../../runtime/compiler.js";
+import { deviceReport } from "../../runtime/devices.js";
 import { parseCommandLine } from "./args.js";
 import { DEVICES_HELP } from "./help.js";
-
-/** The host device compiles MSL as C++ with the first of these found on PATH. */
-const HOST_COMPILERS = ["clang-19", "clang", "c++", "g++"] as const;
 
 interface DeviceStatus {
   readonly name: string;
@@ -14,46 +10,18 @@ interface DeviceStatus {
   readonly why: string;
 }
 
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    const file = path.join(dir, command);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // not here: try the next directory
-    }
-  }
-  return undefined;
-}
-
-function metalStatus(works: boolean): DeviceStatus {
-  if (works) return { name: "metal", works, why: "Apple GPU through the Metal addon" };
-  const why =
-    process.platform === "darwin"
-      ? "the Metal addon (native/metal) is not built yet"
-      : `needs macOS on Apple Silicon (this is ${process.platform})`;
-  return { name: "metal", works, why };
-}
-
-function hostStatus(works: boolean): DeviceStatus {
-  const found = HOST_COMPILERS.map((c) => [c, onPath(c)] as const).filter(([, p]) => p !== undefined);
-  const first = found[0];
-  const others = found.slice(1).map(([c]) => c);
-  const compiler = first ? `${first[0]} (${first[1]})${others.length ? `; also ${others.join(", ")}` : ""}` : undefined;
-  if (works) return { name: "host", works, why: `MSL compiled as C++ with ${compiler ?? "a C++ compiler"}` };
-  if (!compiler) return { name: "host", works, why: `needs a C++ compiler on PATH (${HOST_COMPILERS.join(", ")}): none found` };
-  return { name: "host", works, why: `C++ compiler found: ${compiler}, but the host device is not built yet` };
-}
+const WORKING: Readonly<Record<string, () => string>> = {
+  metal: () => "Apple GPU through the Metal addon",
+  host: () => `MSL compiled as C++ with ${findCompiler()?.version ?? "clang"}, run on a thread pool`,
+  interp: () => "the reference interpreter: slow, exact, always available",
+};
 
 export function deviceStatuses(): DeviceStatus[] {
-  const working = new Set(workingDevices());
-  return [
-    metalStatus(working.has("metal")),
-    hostStatus(working.has("host")),
-    { name: "interp", works: working.has("interp"), why: "the reference interpreter: slow, exact, always available" },
-  ];
+  return deviceReport().map((d) => ({
+    name: d.name,
+    works: d.problem === undefined,
+    why: d.problem ?? WORKING[d.name]?.() ?? "",
+  }));
 }
 
 export function devicesCommand(argv: readonly string[]): number {

@@ -57,7 +57,9 @@ Options:
                                  stats  JSON { kernels, bytesMoved, minimalBytes, peakBytes,
                                         naivePeakBytes } of each program (needs fuse; an object
                                         for one func, an array for several)
-                                 msl    Metal Shading Language (not available yet: exit 2)
+                                 msl    the Metal Shading Language of each program, as Metal
+                                        runs it (fused and planned first if the passes
+                                        stopped before)
   -h, --help                   this text
 
 Example:

@@ -1,6 +1,6 @@
 // The entry point of the `smelt` command (bin/smelt.js loads it through tsx). Each subcommand is
 // loaded only when asked for, so `smelt run` does not pay for the parser and the passes.
-import { NotAvailableError, USAGE_EXIT, UsageError } from "./args.js";
+import { USAGE_EXIT, UsageError } from "./args.js";
 import { MAIN_HELP } from "./help.js";
 
 type Command = (argv: readonly string[]) => number | Promise<number>;
@@ -33,7 +33,6 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
-  const hint = e instanceof NotAvailableError ? "" : 'Run "smelt --help" for usage.\n';
-  process.stderr.write(`smelt: ${e.message}\n${hint}`);
+  process.stderr.write(`smelt: ${e.message}\nRun "smelt --help" for usage.\n`);
   process.exitCode = USAGE_EXIT;
 }

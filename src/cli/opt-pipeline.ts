@@ -1,6 +1,7 @@
 // The work of `smelt opt` once its command line is checked: parse, verify, run the passes over
 // each func, print. Kept apart from opt.ts so that a bad command line is answered without
 // loading the parser and the passes.
+import { emitProgram } from "../codegen-msl/index.js";
 import { type Func, type Program, printProgram } from "../ir/index.js";
 import { parseModule } from "../ir/parse.js";
 import { printModule } from "../ir/print.js";
@@ -21,8 +22,8 @@ export interface OptimizeRequest {
   /** In an order PASS_TYPES (opt.ts) allows. */
   readonly passes: readonly PassName[];
   readonly strategy: FusionStrategy;
-  /** `stats` only after fuse. */
-  readonly emit: "ir" | "stats";
+  /** `stats` only after fuse; `msl` fuses and plans what the passes left as graph IR. */
+  readonly emit: "ir" | "stats" | "msl";
 }
 
 function runPass(stage: Stage, pass: PassName, strategy: FusionStrategy): Stage {
@@ -71,5 +72,22 @@ export function optimize(text: string, req: OptimizeRequest): string {
     for (const p of req.passes) stage = runPass(stage, p, req.strategy);
     return stage;
   });
+  if (req.emit === "msl") return stages.map((s) => emitProgram(planned(s, req.strategy), METAL).source).join("\n");
   return req.emit === "stats" ? statsText(stages) : stages.map(printStage).join("\n");
+}
+
+/** The kernels Metal runs: threadgroup reductions, simdgroup_matrix contractions. */
+const METAL = { cooperative: true, matmul: "simdgroup" } as const;
+
+function planned(stage: Stage, strategy: FusionStrategy): PlannedProgram {
+  switch (stage.kind) {
+    case "graph":
+      return plan(fuse(stage.func, { strategy }));
+    case "program":
+      return plan(stage.program);
+    case "planned":
+      return stage.program;
+    default:
+      return stage satisfies never;
+  }
 }

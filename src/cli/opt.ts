@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { ParseError, SmeltError } from "../ir/errors.js";
 import type { FusionStrategy } from "../passes/fuse.js";
-import { listOf, NotAvailableError, oneOf, parseCommandLine, UsageError } from "./args.js";
+import { listOf, oneOf, parseCommandLine, UsageError } from "./args.js";
 import { OPT_HELP } from "./help.js";
 
 export const PASSES = ["simplify", "fuse", "plan"] as const;
@@ -92,7 +92,6 @@ export async function optCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const text = readInput(req.file);
-  if (req.emit === "msl") throw new NotAvailableError("msl: codegen is not available yet");
   const { optimize } = await import("./opt-pipeline.js");
   try {
     process.stdout.write(optimize(text, { passes: req.passes, strategy: req.strategy, emit: req.emit }));

@@ -102,6 +102,10 @@ export class Array {
 
   /** Frees the array's storage (or its pending graph); using it afterwards is an error. */
   dispose(): void {
+    if (this.node.kind === "realized") {
+      this.node.buffer.release();
+      lost.unregister(this);
+    }
     this.node = { kind: "disposed" };
   }
 
@@ -345,8 +349,22 @@ export function prim<K extends OpName>(op: K, inputs: readonly Array[], attrs: A
   return new Array(type, { kind: "pending", pending });
 }
 
+/**
+ * The safety net for arrays dropped without dispose() or tidy(): their memory goes back when
+ * the garbage collector finds them (late, and never inside a synchronous loop).
+ */
+const lost = new FinalizationRegistry<DeviceBuffer>((b) => b.release());
+
+/** Makes `a` hold `buffer` (a hold of its own, released by dispose()). */
+export function realize(a: Array, buffer: DeviceBuffer): void {
+  a.node = { kind: "realized", buffer };
+  lost.register(a, buffer, a);
+}
+
 export function realizedArray(buffer: DeviceBuffer): Array {
-  return new Array(buffer.tensor.type, { kind: "realized", buffer });
+  const a = new Array(buffer.type, { kind: "disposed" });
+  realize(a, buffer);
+  return a;
 }
 
 export function placeholderArray(dtype: DType, shape: readonly number[], trace: Trace, index: number, path: string): Array {

@@ -1,6 +1,7 @@
 // `sm.compile(fn)`: trace `fn` once per input signature (tree structure, shapes, dtypes, static
 // leaf values) into a graph-IR func, cache it, and run the cached func on later calls.
-import { currentDevice } from "../../runtime/devices.js";
+import type { Executable } from "../../runtime/device.js";
+import { currentDevice, mslOf } from "../../runtime/devices.js";
 import { CompileError, SmeltError, TraceError } from "../ir/errors.js";
 import type { Func } from "../ir/graph.js";
 import type { Loc } from "../ir/loc.js";
@@ -16,7 +17,7 @@ import { typeStr } from "../ir/types.js";
 import { verify } from "../ir/verify.js";
 import { type Array, isArray, placeholderArray, realizedArray } from "./array.js";
 import { publicOp, rebrand, userCode } from "./context.js";
-import { concreteTensor, realize } from "./eval.js";
+import { deviceBuffer, realize } from "./eval.js";
 import { userLoc } from "./location.js";
 import { lowerGraph } from "./lower.js";
 import { paramNames } from "./params.js";
@@ -31,6 +32,9 @@ export type Stage = (typeof STAGES)[number];
  * compiled function is inlined into the trace), so "autodiff" is the traced func itself.
  */
 const EXISTING: readonly Stage[] = ["traced", "autodiff", "simplified", "fused", "planned"];
+/** What `--dump-ir` can print: the IR stages and the MSL the device runs. */
+type DumpStage = Stage | "msl";
+const DUMP_STAGES: readonly DumpStage[] = [...EXISTING, "msl"];
 
 export interface CompileOptions {
   /** Print each newly traced function's IR to stderr: `true` (every stage) or stage names. */
@@ -71,6 +75,8 @@ interface Entry {
   readonly outLeaves: readonly unknown[];
   /** Simplified, fused and planned, on first demand. */
   lowered?: Lowered;
+  /** Ready to run, by device name. */
+  readonly executables: Map<string, Executable>;
 }
 
 interface Signature {
@@ -125,19 +131,19 @@ function uniqueNames(names: readonly string[]): string[] {
   });
 }
 
-function requestedStages(spec: boolean | string | readonly string[] | undefined): Stage[] {
+function requestedStages(spec: boolean | string | readonly string[] | undefined): DumpStage[] {
   if (spec === undefined || spec === false) return [];
-  if (spec === true) return [...EXISTING];
+  if (spec === true) return [...DUMP_STAGES];
   const list = (typeof spec === "string" ? spec.split(",") : [...spec]).map((s) => s.trim()).filter((s) => s !== "");
-  if (list.length === 0 || list.includes("all")) return [...EXISTING];
+  if (list.length === 0 || list.includes("all")) return [...DUMP_STAGES];
   for (const s of list) {
-    if (!(STAGES as readonly string[]).includes(s)) {
-      throw new CompileError(`unknown IR stage "${s}" to dump; stages are ${STAGES.join(", ")} (or all)`, {
+    if (!(DUMP_STAGES as readonly string[]).includes(s)) {
+      throw new CompileError(`unknown IR stage "${s}" to dump; stages are ${DUMP_STAGES.join(", ")} (or all)`, {
         op: "compile",
       });
     }
   }
-  return EXISTING.filter((s) => list.includes(s));
+  return DUMP_STAGES.filter((s) => list.includes(s));
 }
 
 function irAt(func: Func, lowered: () => Lowered, stage: Stage): string {
@@ -163,8 +169,9 @@ function irAt(func: Func, lowered: () => Lowered, stage: Stage): string {
 }
 
 /** Each stage's text to stderr, or to `SMELT_DUMP_DIR/<name>.<stage>.txt`, with source expressions. */
-function dumpStage(name: string, stage: Stage, text: string): void {
-  const annotated = annotateExprsSync(text.endsWith("\n") ? text : `${text}\n`);
+function dumpStage(name: string, stage: DumpStage, text: string): void {
+  const ended = text.endsWith("\n") ? text : `${text}\n`;
+  const annotated = stage === "msl" ? ended : annotateExprsSync(ended);
   const dir = process.env["SMELT_DUMP_DIR"];
   if (dir) {
     mkdirSync(dir, { recursive: true });
@@ -247,9 +254,14 @@ export function compile<F extends AnyFunction>(fn: F, opts: CompileOptions = {})
       throw e instanceof SmeltError ? rebrand(e, { op: `compile(@${name})`, loc }) : e;
     }
     verify(func);
-    const entry: Entry = { func, outDef, outLeaves: outLeaves.map((l) => (isArray(l) ? ARRAY_SLOT : l)) };
+    const entry: Entry = {
+      func,
+      outDef,
+      outLeaves: outLeaves.map((l) => (isArray(l) ? ARRAY_SLOT : l)),
+      executables: new Map(),
+    };
     for (const stage of requestedStages(opts.dumpIr ?? process.env["SMELT_DUMP_IR"])) {
-      dumpStage(name, stage, irAt(func, () => lowered(entry), stage));
+      dumpStage(name, stage, stage === "msl" ? mslOf(lowered(entry).planned) : irAt(func, () => lowered(entry), stage));
     }
     return entry;
   }
@@ -283,11 +295,14 @@ export function compile<F extends AnyFunction>(fn: F, opts: CompileOptions = {})
     const inputs = leaves.filter(isArray);
     realize(inputs);
     const device = currentDevice();
-    const out = device.run(entry.func, inputs.map(concreteTensor));
+    let exe = entry.executables.get(device.name);
+    if (!exe) {
+      exe = device.prepare(entry.func, { lowered: () => lowered(entry) });
+      entry.executables.set(device.name, exe);
+    }
+    const out = exe.run(inputs.map(deviceBuffer));
     let k = 0;
-    const outLeaves = entry.outLeaves.map((l) =>
-      l === ARRAY_SLOT ? realizedArray({ device: device.name, tensor: out[k++]! }) : l,
-    );
+    const outLeaves = entry.outLeaves.map((l) => (l === ARRAY_SLOT ? realizedArray(out[k++]!) : l));
     return unflatten(entry.outDef, outLeaves);
   }
 
@@ -303,10 +318,7 @@ export function compile<F extends AnyFunction>(fn: F, opts: CompileOptions = {})
       const [entry] = entryFor(args);
       return {
         ir: (stage: Stage = "traced") => publicOp("lower.ir", () => irAt(entry.func, () => lowered(entry), stage)),
-        msl: () =>
-          publicOp("lower.msl", () => {
-            throw new CompileError("MSL codegen is not available yet");
-          }),
+        msl: () => publicOp("lower.msl", () => mslOf(lowered(entry).planned)),
         get stats() {
           return lowered(entry).stats;
         },

@@ -1,10 +1,11 @@
 // Creating arrays: from JavaScript data (realized at once) and from a shape (pending sources, so
 // a traced function that calls `zeros` gets a broadcast constant, not a buffer of zeros).
+import { upload, wrapDeviceMemory } from "../../runtime/device.js";
 import { currentDevice } from "../../runtime/devices.js";
-import { type DType, hostToNumbers, isFloat } from "../ir/dtype.js";
+import { type DType, type HostData, hostToNumbers, isFloat, numbersToHost } from "../ir/dtype.js";
 import { DTypeError, ShapeError } from "../ir/errors.js";
-import { tensor } from "../ir/interp.js";
 import { shapeStr, size } from "../ir/shape.js";
+import { tensorType } from "../ir/types.js";
 import { type Array, isArray, prim, realizedArray } from "./array.js";
 import { publicOp } from "./context.js";
 import { add, astype, equal, mul } from "./ops/elementwise.js";
@@ -76,7 +77,7 @@ function typedValues(data: TypedData, source: DType, dtype: DType): ArrayLike<nu
 }
 
 function fromValues(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Array {
-  return realizedArray({ device: currentDevice().name, tensor: tensor(dtype, shape, values) });
+  return realizedArray(upload(currentDevice(), tensorType(dtype, shape), numbersToHost(dtype, values)));
 }
 
 function withShape(parsed: { shape: readonly number[]; count: number }, opts: ArrayOptions): readonly number[] {
@@ -104,6 +105,12 @@ export function array(data: ArrayData, opts: ArrayOptions = {}): Array {
     if (ArrayBuffer.isView(data)) {
       const source = typedDType(data);
       const d = dtype ?? source;
+      // A view of device memory smelt allocated, in its own dtype: the array holds that memory.
+      if (d === source || (data instanceof Uint16Array && d === "bfloat16")) {
+        const shape = withShape({ shape: [data.length], count: data.length }, opts);
+        const held = wrapDeviceMemory(currentDevice().name, tensorType(d, shape), data as HostData);
+        if (held) return realizedArray(held);
+      }
       return fromValues(typedValues(data, source, d), withShape({ shape: [data.length], count: data.length }, opts), d);
     }
     const parsed = nestedData(data);
@@ -114,7 +121,7 @@ export function array(data: ArrayData, opts: ArrayOptions = {}): Array {
 /** A new array with `a`'s values: the same buffer when realized (buffers are immutable). */
 function copyOf(a: Array): Array {
   const n = a.node;
-  if (n.kind === "realized") return realizedArray(n.buffer);
+  if (n.kind === "realized") return realizedArray(n.buffer.share());
   return prim("reshape", [a], { shape: [...a.shape] });
 }
 

@@ -1,20 +1,23 @@
 // Computing pending arrays: lower the pending graph to one func, run it on the current device,
 // and make the requested arrays realized (dropping the graph above them).
+import type { DeviceBuffer } from "../../runtime/device.js";
 import { currentDevice } from "../../runtime/devices.js";
 import type { HostData } from "../ir/dtype.js";
 import { SmeltError } from "../ir/errors.js";
-import { toHost } from "../ir/interp.js";
+import { fromHost } from "../ir/interp.js";
+import { lowerFunc } from "../passes/pipeline.js";
+import type { Lowered } from "../passes/pipeline.js";
 import type { Tensor } from "../ir/types.js";
 import { typeStr } from "../ir/types.js";
-import { type Array, isArray } from "./array.js";
+import { type Array, isArray, realize as hold } from "./array.js";
 import { publicOp } from "./context.js";
 import { dependsOnPlaceholder, lowerGraph } from "./lower.js";
 import { activeTrace } from "./trace.js";
 import { flatten } from "./tree.js";
 
-function bufferTensor(a: Array): Tensor {
+export function deviceBuffer(a: Array): DeviceBuffer {
   if (a.node.kind !== "realized") throw new SmeltError(`array ${typeStr(a.type)} is not computed`);
-  return a.node.buffer.tensor;
+  return a.node.buffer;
 }
 
 /** Computes every pending array in `targets` with one func on the current device. */
@@ -23,10 +26,14 @@ export function realize(targets: readonly Array[]): void {
   if (pending.length === 0) return;
   const { func, leaves } = lowerGraph("eval", pending, { kind: "eval" });
   const device = currentDevice();
-  const out = device.run(func, leaves.map(bufferTensor));
-  pending.forEach((a, i) => {
-    a.node = { kind: "realized", buffer: { device: device.name, tensor: out[i]! } };
-  });
+  let lowered: Lowered | undefined;
+  const exe = device.prepare(func, { lowered: () => (lowered ??= lowerFunc(func, { strategy: "full" })) });
+  try {
+    const out = exe.run(leaves.map(deviceBuffer));
+    pending.forEach((a, i) => hold(a, out[i]!));
+  } finally {
+    exe.dispose();
+  }
 }
 
 /**
@@ -41,12 +48,15 @@ export function evaluate(...trees: unknown[]): void {
   });
 }
 
-/** The computed values of `a` (computing them if needed). */
+/** The computed values of `a` as exact numbers (computing them if needed). */
 export function concreteTensor(a: Array): Tensor {
   realize([a]);
-  return bufferTensor(a);
+  const b = deviceBuffer(a);
+  return fromHost(b.type.dtype, b.type.shape, b.data);
 }
 
+/** The values of `a` in its device memory (no copy). */
 export function hostData(a: Array): HostData {
-  return toHost(concreteTensor(a));
+  realize([a]);
+  return deviceBuffer(a).data;
 }

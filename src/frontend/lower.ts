@@ -1,6 +1,7 @@
 // From the lazy graph to one graph-IR func. `sm.eval` lowers the pending part reachable from
 // the arrays it computes (realized leaves become params); `compile` lowers what its traced
 // function returns (placeholders are the params, realized arrays it closed over are constants).
+import { hostToNumbers } from "../ir/dtype.js";
 import { SmeltError, TraceError } from "../ir/errors.js";
 import { type Func, FuncBuilder, type Value } from "../ir/graph.js";
 import { typeStr } from "../ir/types.js";
@@ -65,7 +66,7 @@ export function lowerGraph(name: string, outputs: readonly Array[], mode: LowerM
           leaves.push(a);
         } else {
           const { dtype, shape } = a.type;
-          values.set(a, b.op("constant", [], { dtype, shape: [...shape], data: Float64Array.from(n.buffer.tensor.data) }));
+          values.set(a, b.op("constant", [], { dtype, shape: [...shape], data: hostToNumbers(dtype, n.buffer.data) }));
         }
         break;
       case "placeholder":
