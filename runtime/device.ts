@@ -49,6 +49,8 @@ export interface PrepareOptions {
 export interface Executable {
   /** Runs on the inputs (one per func param); returns one new buffer per result. */
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
+  /** The same without blocking the event loop while the device works (devices with a queue). */
+  runAsync?(inputs: readonly DeviceBuffer[]): Promise<DeviceBuffer[]>;
   /** Gives back what preparing took (an arena, a loaded library's hold). */
   dispose(): void;
 }

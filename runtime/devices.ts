@@ -5,6 +5,7 @@ import type { PlannedProgram } from "../src/passes/plan.js";
 import type { Device } from "./device.js";
 import { emitOptionsFor, HostDevice, hostDevice, hostProblem } from "./host.js";
 import { interpDevice } from "./interp.js";
+import { metalDevice, metalProblem } from "./metal.js";
 
 interface Candidate {
   readonly name: string;
@@ -14,13 +15,7 @@ interface Candidate {
 
 /** Fastest first: the default is the first that works. */
 const candidates: readonly Candidate[] = [
-  {
-    name: "metal",
-    get: () =>
-      process.platform === "darwin"
-        ? "the Metal addon (native/metal) is not built"
-        : `needs macOS on Apple Silicon (this is ${process.platform})`,
-  },
+  { name: "metal", get: () => metalDevice() ?? metalProblem() ?? "unavailable" },
   { name: "host", get: () => hostDevice() ?? hostProblem() ?? "unavailable" },
   { name: "interp", get: () => interpDevice },
 ];

@@ -22,7 +22,10 @@ export interface Dispatch {
   readonly cooperative: boolean;
   /** By buffer slot. */
   readonly bindings: readonly Binding[];
-  /** Reads or overwrites memory an earlier dispatch of the same run wrote: needs a barrier first. */
+  /**
+   * Needs a barrier first: it reads or overwrites memory an earlier dispatch of the same run
+   * wrote, or overwrites memory an earlier one reads (since the last barrier).
+   */
   readonly barrierBefore: boolean;
 }
 
@@ -107,6 +110,9 @@ export function dispatchList(planned: PlannedProgram, emitted: EmittedProgram): 
   };
 
   const kernels = new Map(planned.kernels.map((k) => [k.name, k]));
+  // Since the last barrier: what was read (a later write over it must wait for those readers,
+  // as when the arena hands a dead temp's space to a new one) and what was written.
+  let read: Region[] = [];
   let written: Region[] = [];
   const dispatches = emitted.kernels.map((e): Dispatch => {
     const k = kernels.get(e.name);
@@ -118,10 +124,14 @@ export function dispatchList(planned: PlannedProgram, emitted: EmittedProgram): 
     for (const f of e.metaLayout.fields) view.setUint32(f.offset, f.value, true);
     bindings[e.metaLayout.index] = { kind: "meta", bytes: meta };
     const access = kernelAccess(k);
-    const touched = [...new Set([...access.reads, ...access.writes])].map((n) => regionOf(n, bindingOf(n, e.name)));
-    const barrierBefore = touched.some((r) => written.some((w) => overlaps(r, w)));
-    if (barrierBefore) written = [];
-    for (const n of access.writes) written.push(regionOf(n, bindingOf(n, e.name)));
+    const reads = [...access.reads].map((n) => regionOf(n, bindingOf(n, e.name)));
+    const writes = [...access.writes].map((n) => regionOf(n, bindingOf(n, e.name)));
+    const barrierBefore =
+      [...reads, ...writes].some((r) => written.some((w) => overlaps(r, w))) ||
+      writes.some((w) => read.some((r) => overlaps(r, w)));
+    if (barrierBefore) [read, written] = [[], []];
+    read.push(...reads);
+    written.push(...writes);
     return {
       kernel: e.name,
       entry: e.entry,

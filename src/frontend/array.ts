@@ -10,7 +10,7 @@ import type { Loc } from "../ir/loc.js";
 import { size as shapeSize } from "../ir/shape.js";
 import { type TensorType, tensorType, typeStr } from "../ir/types.js";
 import { currentLoc, publicOp } from "./context.js";
-import { concreteTensor, hostData } from "./eval.js";
+import { concreteTensor, hostData, realizeAsync } from "./eval.js";
 import * as ew from "./ops/elementwise.js";
 import * as ix from "./ops/indexing.js";
 import * as la from "./ops/linalg.js";
@@ -82,6 +82,7 @@ export class Array {
   }
 
   async data(): Promise<HostData> {
+    await publicOp("data", () => realizeAsync([this]));
     return this.dataSync();
   }
 

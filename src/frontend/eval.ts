@@ -20,19 +20,37 @@ export function deviceBuffer(a: Array): DeviceBuffer {
   return a.node.buffer;
 }
 
+/** The pending arrays among `targets`, lowered to one func, and that func prepared on the current device. */
+function prepareRealize(targets: readonly Array[]) {
+  const pending = [...new Set(targets)].filter((a) => a.node.kind !== "realized");
+  if (pending.length === 0) return undefined;
+  const { func, leaves } = lowerGraph("eval", pending, { kind: "eval" });
+  let lowered: Lowered | undefined;
+  const exe = currentDevice().prepare(func, { lowered: () => (lowered ??= lowerFunc(func, { strategy: "full" })) });
+  return { pending, exe, inputs: leaves.map(deviceBuffer) };
+}
+
 /** Computes every pending array in `targets` with one func on the current device. */
 export function realize(targets: readonly Array[]): void {
-  const pending = [...new Set(targets)].filter((a) => a.node.kind !== "realized");
-  if (pending.length === 0) return;
-  const { func, leaves } = lowerGraph("eval", pending, { kind: "eval" });
-  const device = currentDevice();
-  let lowered: Lowered | undefined;
-  const exe = device.prepare(func, { lowered: () => (lowered ??= lowerFunc(func, { strategy: "full" })) });
+  const p = prepareRealize(targets);
+  if (!p) return;
   try {
-    const out = exe.run(leaves.map(deviceBuffer));
-    pending.forEach((a, i) => hold(a, out[i]!));
+    const out = p.exe.run(p.inputs);
+    p.pending.forEach((a, i) => hold(a, out[i]!));
   } finally {
-    exe.dispose();
+    p.exe.dispose();
+  }
+}
+
+/** `realize` without blocking the event loop on devices that compute asynchronously. */
+export async function realizeAsync(targets: readonly Array[]): Promise<void> {
+  const p = prepareRealize(targets);
+  if (!p) return;
+  try {
+    const out = p.exe.runAsync ? await p.exe.runAsync(p.inputs) : p.exe.run(p.inputs);
+    p.pending.forEach((a, i) => hold(a, out[i]!));
+  } finally {
+    p.exe.dispose();
   }
 }
 

@@ -55,3 +55,35 @@ describe("dispatchList", () => {
     ]);
   });
 });
+
+describe("dispatchList barriers for reused arena space", () => {
+  it("waits for the readers of a dead temp before a kernel writes a new temp over its space", () => {
+    // t0 = exp x dies in k1 (read by neg); k2 writes t2 over t0's space in the arena.
+    const { planned, list } = planFor(`func @f(%x: f32[64]) -> (f32[64]) {
+  %0 = exp %x : f32[64]
+  %1 = neg %0 : f32[64]
+  %2 = sin %1 : f32[64]
+  %3 = cos %2 : f32[64]
+  return %3
+}`);
+    const offsets = planned.plan.offsets;
+    expect(Object.values(offsets)).toContain(0);
+    // Each kernel reads its predecessor's output: a barrier before every kernel but the first.
+    expect(list.dispatches.map((d) => d.barrierBefore)).toEqual([false, true, true, true]);
+  });
+
+  it("places a barrier before a write over space read since the last barrier, with no data dependence", () => {
+    // k1 reads %0 (and dies it); k2 reads only %y but writes %2 where %0 lived.
+    const { planned, list } = planFor(`func @f(%x: f32[64], %y: f32[64]) -> (f32[64], f32[64]) {
+  %0 = exp %x : f32[64]
+  %1 = neg %0 : f32[64]
+  %2 = exp %y : f32[64]
+  %3 = sin %2 : f32[64]
+  return %1, %3
+}`);
+    const arena = (i: number) => list.dispatches[i]!.bindings.flatMap((b) => (b.kind === "arena" ? [b.offset] : []));
+    expect(arena(2)).toEqual(arena(0)); // the scenario: %2 takes %0's space
+    expect(planned.plan.offsets).toBeDefined();
+    expect(list.dispatches.map((d) => d.barrierBefore)).toEqual([false, true, true, true]);
+  });
+});
