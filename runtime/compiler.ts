@@ -117,7 +117,10 @@ export interface BuiltLibrary {
  * The shared object for `source` (host-ready MSL), from the cache or built now. A compile error
  * is a CompileError carrying the compiler's messages, whose line numbers are `source`'s.
  */
-export function buildLibrary(source: string, describe: (stderr: string) => string = (s) => s): BuiltLibrary {
+export function buildLibrary(
+  source: string,
+  rejected: (stderr: string) => Error = (s) => new CompileError(`the host compiler rejected a kernel library:\n${s}`),
+): BuiltLibrary {
   const compiler = findCompiler();
   if (!compiler) throw new DeviceError(compilerProblem() ?? "no C++ compiler");
   const key = buildKey(compiler, source);
@@ -135,7 +138,7 @@ export function buildLibrary(source: string, describe: (stderr: string) => strin
     renameSync(`${tmp}.so`, path);
   } catch (e) {
     const stderr = String((e as { stderr?: Buffer | string }).stderr ?? e);
-    throw new CompileError(`the host compiler rejected a kernel library:\n${describe(stderr)}`);
+    throw rejected(stderr);
   } finally {
     rmSync(src, { force: true });
     rmSync(`${tmp}.so`, { force: true });

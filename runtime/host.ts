@@ -5,15 +5,15 @@
 import { type EmitOptions, type EmittedProgram, emitProgram } from "../src/codegen-msl/index.js";
 import { numbersToHost } from "../src/ir/dtype.js";
 import { DeviceError, SmeltError } from "../src/ir/errors.js";
-import type { Kernel } from "../src/ir/kernel.js";
-import { locStr } from "../src/ir/loc.js";
 import { size } from "../src/ir/shape.js";
 import type { TensorType } from "../src/ir/types.js";
 import type { PlannedProgram } from "../src/passes/plan.js";
+import { BufferCache, bucketBytes } from "./buffer-cache.js";
 import { buildLibrary, compilerProblem, findCompiler } from "./compiler.js";
 import { type Device, DeviceBuffer, type Executable } from "./device.js";
 import { type Binding, type DispatchPlan, dispatchList } from "./dispatch.js";
-import { hostView, reserve, Storage, typeBytes } from "./memory.js";
+import { addCacheSource, hostView, reserve, Storage, typeBytes } from "./memory.js";
+import { mslCompileError, opsOf } from "./msl-errors.js";
 import {
   type DispatchOrder,
   type HostAddon,
@@ -49,6 +49,9 @@ export function hostProblem(): string | undefined {
 export const emitOptionsFor = (variants: HostVariants): EmitOptions =>
   variants === "metal" ? { cooperative: true, matmul: "simdgroup" } : { cooperative: false, matmul: "blocked" };
 
+/** The host's page size for the buffer cache's big buckets. */
+const PAGE = 4096;
+
 /** Loaded libraries by build key: a library is loaded once per process and stays loaded. */
 const libraries = new Map<string, LibraryHandle>();
 
@@ -56,32 +59,6 @@ function addon(): HostAddon {
   const a = loadHostAddon();
   if (!a || !findCompiler()) throw new DeviceError(`the host device is not available: ${hostProblem()}`);
   return a;
-}
-
-/** The kernels that computed which ops, for messages about a kernel. */
-function kernelOrigin(k: Kernel | undefined): string {
-  if (!k || k.sources.length === 0) return "";
-  const ops = k.sources.map((s) => (s.loc ? `${s.op} at ${locStr(s.loc)}` : s.op));
-  return ` (computing ${ops.slice(0, 4).join(", ")}${ops.length > 4 ? ", ..." : ""})`;
-}
-
-/** Maps compiler messages on library lines back to the kernels whose text holds those lines. */
-function describeCompileErrors(program: PlannedProgram, emitted: EmittedProgram, source: string, stderr: string): string {
-  const lines = source.split("\n");
-  const kernelAt = (line: number): Kernel | undefined => {
-    for (let i = line - 1; i >= 0; i--) {
-      const m = /^kernel void (\w+)\(/.exec(lines[i] ?? "");
-      if (m) {
-        const e = emitted.kernels.find((k) => k.entry === m[1]);
-        return e && program.kernels.find((k) => k.name === e.name);
-      }
-    }
-    return undefined;
-  };
-  return stderr.replace(/^(\S+?):(\d+):(\d+): (error|warning): (.*)$/gm, (all, _f, line: string, col: string, sev: string, msg: string) => {
-    const k = kernelAt(Number(line));
-    return `${sev} in kernel ${k?.name ?? "?"}${kernelOrigin(k)} at MSL line ${line}:${col}: ${msg}`;
-  });
 }
 
 class HostExecutable implements Executable {
@@ -150,7 +127,7 @@ class HostExecutable implements Executable {
         } catch (e) {
           if (e instanceof SmeltError) throw e;
           const k = this.program.kernels.find((x) => x.name === d.kernel);
-          throw new DeviceError(`kernel ${d.kernel}${kernelOrigin(k)} failed on the host: ${(e as Error).message}`);
+          throw new DeviceError(`kernel ${d.kernel}, computing ${opsOf(k)}, failed on the host: ${(e as Error).message}`);
         }
       });
       return this.plan.results.map((r, i) => {
@@ -198,6 +175,7 @@ function padded(data: ArrayBufferView): ArrayBufferView {
 export class HostDevice implements Device {
   readonly name: string;
   readonly addon: HostAddon;
+  readonly cache: BufferCache;
   readonly variants: HostVariants;
   readonly dispatchOptions: { order?: DispatchOrder; seed?: number; debug?: boolean; workers?: number };
 
@@ -207,6 +185,9 @@ export class HostDevice implements Device {
   ) {
     this.name = name;
     this.addon = addon();
+    const a = this.addon;
+    this.cache = new BufferCache({ alloc: (n) => a.alloc(n), free: (b) => a.free(b) }, { pageSize: PAGE });
+    addCacheSource(() => this.cache.stats().cacheBytes);
     this.variants = opts.variants ?? "host";
     this.dispatchOptions = {
       ...(opts.order ? { order: opts.order } : {}),
@@ -216,12 +197,22 @@ export class HostDevice implements Device {
     };
   }
 
-  /** Native memory of at least `bytes` (whole 32-bit words: 16-bit atomics update words). */
+  /**
+   * Native memory of at least `bytes`, from the buffer cache (reused across runs and arrays).
+   * In debug mode every buffer is its own allocation, flush against a guard page instead.
+   */
   storage(bytes: number): Storage {
-    const n = Math.max(4, Math.ceil(bytes / 4) * 4);
-    reserve(n, () => this.clearCache());
-    const buf = this.addon.alloc(n, this.opts.debug ? { guard: true } : undefined);
-    return new Storage(buf, n, () => this.addon.free(buf));
+    if (this.opts.debug) {
+      // Whole 32-bit words: 16-bit buffers taking atomic adds are updated a word at a time.
+      const n = Math.max(4, Math.ceil(bytes / 4) * 4);
+      reserve(n);
+      const buf = this.addon.alloc(n, { guard: true });
+      return new Storage(buf, n, () => this.addon.free(buf));
+    }
+    const held = bucketBytes(bytes, PAGE);
+    reserve(held, () => this.clearCache());
+    const buf = this.cache.acquire(bytes);
+    return new Storage(buf, held, () => this.cache.release(buf));
   }
 
   alloc(type: TensorType): DeviceBuffer {
@@ -249,7 +240,7 @@ export class HostDevice implements Device {
   prepareProgram(program: PlannedProgram): HostExecutable {
     const emitted = this.emit(program);
     const source = hostSource(emitted.source);
-    const built = buildLibrary(source, (stderr) => describeCompileErrors(program, emitted, source, stderr));
+    const built = buildLibrary(source, (stderr) => mslCompileError(program, emitted, stderr, source));
     let lib = libraries.get(built.key);
     if (!lib) {
       lib = this.addon.loadLibrary(built.path);
@@ -258,7 +249,9 @@ export class HostDevice implements Device {
     return new HostExecutable(this, program, emitted, lib, dispatchList(program, emitted));
   }
 
-  clearCache(): void {}
+  clearCache(): void {
+    this.cache.clearCache();
+  }
 }
 
 let defaultHost: HostDevice | undefined;

@@ -35,6 +35,8 @@ export interface Dialect {
   /** Text before every library. */
   readonly preamble: readonly string[];
   readonly kernelPrefix: string;
+  /** A function the compiler must inline (a barrier-free kernel's body, into the host's loop over threads). */
+  readonly inlinePrefix: string;
   readonly addressSpace: { readonly device: string; readonly constant: string; readonly threadgroup: string };
   /** Attribute text of a buffer slot, e.g. `[[buffer(3)]]`. */
   buffer(slot: number): string;
@@ -43,6 +45,17 @@ export interface Dialect {
   /** The field of the host runtime's `smelt_thread` that carries each builtin. */
   readonly hostThreadField: { readonly [B in Builtin]: string };
   readonly barrier: string;
+  /** simdgroup_matrix (MSL 2.3): the float fragment, and the functions smelt's matmul tiles call. */
+  readonly simdgroupMatrix: {
+    readonly float8x8: string;
+    /** Applied to a scalar, gives a fragment with every element equal to it. */
+    readonly fill: string;
+    readonly load: string;
+    readonly store: string;
+    readonly multiplyAccumulate: string;
+  };
+  /** Host-only: what the per-thread trampoline of a kernel using fragments sets to the lane first. */
+  readonly hostLane: string;
   readonly simdSum: string;
   readonly simdShuffleXor: string;
   /** Lanes of a simdgroup the kernels are written for. */
@@ -68,6 +81,7 @@ export interface Dialect {
 export const MSL: Dialect = {
   preamble: ["#ifndef SMELT_HOST", "#include <metal_stdlib>", "#endif", "using namespace metal;"],
   kernelPrefix: "kernel void",
+  inlinePrefix: "inline __attribute__((always_inline)) void",
   addressSpace: { device: "device", constant: "constant", threadgroup: "threadgroup" },
   buffer: (slot) => `[[buffer(${slot})]]`,
   builtins: {
@@ -89,6 +103,14 @@ export const MSL: Dialect = {
     simdgroupsPerGroup: "simdgroup_count",
   },
   barrier: "threadgroup_barrier(mem_flags::mem_threadgroup)",
+  simdgroupMatrix: {
+    float8x8: "simdgroup_float8x8",
+    fill: "make_filled_simdgroup_matrix<float, 8, 8>",
+    load: "simdgroup_load",
+    store: "simdgroup_store",
+    multiplyAccumulate: "simdgroup_multiply_accumulate",
+  },
+  hostLane: "smelt_lane",
   simdSum: "simd_sum",
   simdShuffleXor: "simd_shuffle_xor",
   simdWidth: 32,

@@ -4,11 +4,16 @@
 // loop indices and reductions are bound, so loop-invariant work is hoisted by construction and
 // a value used twice is computed once.
 //
-// Schedules: elementwise, matmul and scatter kernels run one thread per grid point (elementwise:
-// several contiguous points per thread when every index is the flat index). Reduce and row
-// kernels run one threadgroup per grid point: threads split each reduction's loops, partials
-// meet through simd functions and threadgroup memory, and row stores are split across threads.
-// Reductions nested in another's loop run serially inside it.
+// Schedules: elementwise and scatter kernels run one thread per grid point (elementwise: several
+// contiguous points per thread when every index is the flat index). Reduce and row kernels run
+// one threadgroup per grid point: threads split each reduction's loops, partials meet through
+// simd functions and threadgroup memory, and row stores are split across threads. Reductions
+// nested in another's loop run serially inside it. Matmul kernels are tiled (see matmul.ts), or
+// run one thread per element.
+//
+// On the host, a barrier-free kernel's body is an inline function the kernel calls: the range
+// trampoline loops over threads calling it directly, since the host header's attributes on the
+// kernel's parameters (annotations) would otherwise stay in the loop and keep it from vectorizing.
 import {
   CompileError,
   type DType,
@@ -20,10 +25,24 @@ import {
   type Program,
   type Reduction,
   type Store,
+  isFloat,
   itemsize,
   size,
 } from "../ir/index.js";
+import { Block, decompose, FLAT, loopName, product, roundUp, splice, spliceIfElse } from "./blocks.js";
 import { type Builtin, type Dialect, MSL } from "./dialect.js";
+import {
+  blockCount,
+  type BlockShape,
+  defaultBlock,
+  type DotAlgebra,
+  type MatmulPlan,
+  matmulPlan,
+  simdgroupLaunch,
+  type TileWriter,
+  writeBlocked,
+  writeSimdgroup,
+} from "./matmul.js";
 import { type HelperName, helperLibrary, literal, renderOp, type ScalarContext } from "./scalar.js";
 import { type MslVersion, maxVersion, validateMsl } from "./validate.js";
 
@@ -34,19 +53,29 @@ export interface EmitOptions {
    * which a CPU runs far faster than emulated threadgroups.
    */
   readonly cooperative?: boolean;
+  /**
+   * Matmul kernels: 32x32 tiles of simdgroup_matrix fragments (what Metal runs; the default),
+   * register blocks per thread without barriers (the host's fast path; the default when
+   * `cooperative` is false), or one thread per element. A kernel the tiles do not fit runs
+   * naive, with the reason in a comment of its MSL.
+   */
+  readonly matmul?: MatmulVariant;
+  /** The blocked variant's block of C per thread (default: up to 64 rows by 32 columns). */
+  readonly matmulBlock?: BlockShape;
   readonly dialect?: Dialect;
 }
 
-/**
- * How a kernel is scheduled. The matmul variants to come (simdgroup_matrix tiles, register
- * blocking) are further members here.
- */
+export type MatmulVariant = "naive" | "simdgroup" | "blocked";
+
+/** How a kernel is scheduled. */
 export type KernelVariant =
   | "elementwise.contiguous"
   | "elementwise.strided"
   | "threadgroup"
   | "serial"
   | "matmul.naive"
+  | "matmul.simdgroup"
+  | "matmul.blocked"
   | "scatter.atomic";
 
 export interface MetaField {
@@ -84,6 +113,8 @@ export interface EmittedKernel {
   readonly entry: string;
   /** The host trampoline (`extern "C"`, see smelt_msl_host.h). */
   readonly hostEntry: string;
+  /** The host range trampoline of a barrier-free kernel (`smelt_host_range_...`). */
+  readonly hostRangeEntry?: string;
   readonly kind: KernelKind;
   readonly variant: KernelVariant;
   /** Threadgroups per grid (one-dimensional dispatch). */
@@ -109,8 +140,6 @@ const META_PARAM = "meta";
 const ENTRY_PLACEHOLDER = "__SMELT_ENTRY__";
 const MAX_THREADS = 1024;
 const INT_MAX = "2147483647";
-/** The grid's flat index, as a loop variable of the block that binds the grid. */
-const FLAT = "#flat";
 
 export function emitProgram(program: Program, opts: EmitOptions = {}): EmittedProgram {
   const d = opts.dialect ?? MSL;
@@ -147,7 +176,7 @@ export interface KernelText {
 /** One kernel's function, validated; the helpers it calls are emitted by `emitProgram`. */
 export function emitKernel(k: Kernel, opts: EmitOptions = {}): KernelText {
   const d = opts.dialect ?? MSL;
-  const w = new KernelWriter(d, k, opts.cooperative ?? true);
+  const w = new KernelWriter(d, k, opts);
   const body = w.write();
   const entry = `smelt_${KIND_TAG[k.kind]}_${hash64(body)}`;
   const text = body.split(ENTRY_PLACEHOLDER).join(entry);
@@ -178,60 +207,6 @@ function hash64(s: string): string {
   const hex = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
   return hex(h2) + hex(h1);
 }
-
-// ---------------------------------------------------------------- blocks
-
-interface Binding {
-  readonly name: string;
-  /** Its definition, emitted on first use; absent when a loop header binds it. */
-  readonly def?: string;
-  emitted: boolean;
-}
-
-class Block {
-  readonly lines: string[] = [];
-  readonly memo = new Map<Expr, string>();
-  readonly vars = new Map<string, Binding>();
-  readonly reduced = new Map<string, string>();
-  /** Random pairs computed here, by their argument names. */
-  readonly pairs = new Map<string, string>();
-
-  /** `fence`: nothing inside is hoisted out (the block is conditional). */
-  constructor(
-    readonly parent: Block | undefined,
-    readonly fence: boolean,
-  ) {}
-
-  owns(dep: string): boolean {
-    return dep.startsWith("@") ? this.reduced.has(dep.slice(1)) : this.vars.has(dep);
-  }
-}
-
-/** Appends `child` to `parent` as the body of `header` (a loop or an `if`). */
-function splice(parent: Block, header: string, child: Block): void {
-  parent.lines.push(`${header} {`, ...child.lines.map((l) => `  ${l}`), "}");
-}
-
-/** The C name of a kernel-IR loop variable. */
-const loopName = (v: string): string => (/^[pcr]\d+$/.test(v) ? v : `lv_${v.replace(/\W/g, "_")}`);
-
-/** Definitions of `loops`' variables from a flat unsigned index `flat` over them (row-major). */
-function decompose(flat: string, loops: readonly Loop[]): string[] {
-  // No iteration happens: the variables are never read at run time, but must compile.
-  if (loops.some((l) => l.extent === 0)) return loops.map(() => "0");
-  const out: string[] = [];
-  let stride = 1;
-  for (let i = loops.length - 1; i >= 0; i--) {
-    const n = loops[i]!.extent;
-    const q = stride === 1 ? flat : `${flat} / ${stride}u`;
-    out[i] = n === 1 ? "0" : i === 0 ? `int(${q})` : `int(${q} % ${n}u)`;
-    stride *= n;
-  }
-  return out;
-}
-
-const product = (loops: readonly Loop[]): number => loops.reduce((a, l) => a * l.extent, 1);
-const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
 interface Linear {
   readonly coef: ReadonlyMap<string, number>;
@@ -323,6 +298,20 @@ function finish(d: Dialect, r: Reduction, acc: string, index: string): string {
   }
 }
 
+/** `acc` after adding the exact product x * y: one rounding in float, wrapping for integers. */
+function dotStep(d: Dialect, type: AccType, x: string, y: string, acc: string): string {
+  switch (type) {
+    case "float":
+      return `${d.math.fma}(${x}, ${y}, ${acc})`;
+    case "int":
+      return `int(uint(${x}) * uint(${y}) + uint(${acc}))`;
+    case "uint":
+      return `${x} * ${y} + ${acc}`;
+    default:
+      return type satisfies never;
+  }
+}
+
 // ---------------------------------------------------------------- the writer
 
 interface Param {
@@ -335,7 +324,7 @@ interface Param {
   readonly minBytes: number;
 }
 
-class KernelWriter implements ScalarContext {
+class KernelWriter implements ScalarContext, TileWriter {
   readonly helpers = new Set<HelperName>();
   private counter = 0;
   private readonly deps = new Map<Expr, ReadonlySet<string>>();
@@ -352,7 +341,7 @@ class KernelWriter implements ScalarContext {
   constructor(
     readonly d: Dialect,
     private readonly k: Kernel,
-    cooperative: boolean,
+    opts: EmitOptions,
   ) {
     this.reductions = new Map(k.reductions.map((r) => [r.name, r]));
     this.params = this.makeParams();
@@ -363,7 +352,7 @@ class KernelWriter implements ScalarContext {
       s *= k.grid[i]!.extent;
     }
     this.gridStrides = strides;
-    this.schedule = this.chooseSchedule(cooperative);
+    this.schedule = this.chooseSchedule(opts);
   }
 
   need(h: HelperName): void {
@@ -409,13 +398,22 @@ class KernelWriter implements ScalarContext {
   }
 
   private builtinsUsed(): Builtin[] {
-    return this.schedule.cooperative
-      ? ["groupInGrid", "threadInGroup", "threadsPerGroup", "lane", "simdgroup", "simdgroupsPerGroup"]
-      : ["threadInGrid"];
+    switch (this.schedule.variant) {
+      case "threadgroup":
+        return ["groupInGrid", "threadInGroup", "threadsPerGroup", "lane", "simdgroup", "simdgroupsPerGroup"];
+      case "matmul.simdgroup":
+        return ["groupInGrid", "threadInGroup", "simdgroup"];
+      default:
+        return ["threadInGrid"];
+    }
   }
 
   private b(which: Builtin): string {
     return this.d.builtins[which].name;
+  }
+
+  builtin(which: Builtin): string {
+    return this.b(which);
   }
 
   private signature(entry: string): string[] {
@@ -428,25 +426,81 @@ class KernelWriter implements ScalarContext {
     return [`${this.d.kernelPrefix} ${entry}(`, ...ps.map((p, i) => `    ${p}${i < ps.length - 1 ? "," : ") {"}`)];
   }
 
+  /** The parameters of a barrier-free kernel's body function. */
+  private threadParams(): string[] {
+    const gid = this.d.builtins.threadInGrid;
+    const decls = [...this.params.values()].map((p) => `${p.decl} ${p.cname}`);
+    return [...decls, `${this.d.addressSpace.constant} ${META_STRUCT}& ${META_PARAM}`, `${gid.type} ${gid.name}`];
+  }
+
+  /** A call of the body function, with the buffers under their parameter names. */
+  private threadCall(entry: string, meta: string, gid: string): string {
+    return `${entry}_thread(${[...[...this.params.values()].map((p) => p.cname), meta, gid].join(", ")});`;
+  }
+
+  /** The host's trampolines: per thread, and for a barrier-free kernel, per range of groups. */
   trampoline(entry: string): string {
-    const args = [...this.params.values()].map((p) => `(${p.decl})buffers[${p.slot}]`);
-    args.push(`*(${this.d.addressSpace.constant} ${META_STRUCT}*)buffers[${this.params.size}]`);
-    for (const which of this.builtinsUsed()) args.push(`t->${this.d.hostThreadField[which]}`);
-    return [
+    const casts = [...this.params.values()].map((p) => `(${p.decl})buffers[${p.slot}]`);
+    const meta = `*(${this.d.addressSpace.constant} ${META_STRUCT}*)buffers[${this.params.size}]`;
+    const args = [...casts, meta, ...this.builtinsUsed().map((which) => `t->${this.d.hostThreadField[which]}`)];
+    const lane = this.schedule.variant === "matmul.simdgroup" ? [`  ${this.d.hostLane} = t->lane;`] : [];
+    const perThread = [
       `extern "C" void smelt_host_${entry}(void* const* buffers, const smelt_thread* t) {`,
+      ...lane,
       `  ${entry}(`,
       ...args.map((a, i) => `      ${a}${i < args.length - 1 ? "," : ");"}`),
       "}",
-    ].join("\n");
+    ];
+    if (this.schedule.cooperative) return perThread.join("\n");
+    return [...perThread, ...this.rangeTrampoline(entry, casts)].join("\n");
+  }
+
+  /**
+   * Runs every thread of groups [group_begin, group_end). The metadata is copied to a local, so
+   * that its fields are loop-invariant values the compiler sees; threads whose points are all in
+   * the grid run in a first loop, where the kernel's bounds test folds away and the loop can
+   * vectorize.
+   */
+  private rangeTrampoline(entry: string, casts: readonly string[]): string[] {
+    const s = this.schedule;
+    const call = this.threadCall(entry, `*(${this.d.addressSpace.constant} ${META_STRUCT}*)&m`, "t");
+    const lines = [
+      `extern "C" void smelt_host_range_${entry}(void* const* buffers, unsigned group_begin, unsigned group_end,`,
+      `                                        unsigned threads_per_group, unsigned groups) {`,
+      ...[...this.params.values()].map((p, i) => `  ${p.decl} ${p.cname} = ${casts[i]};`),
+      `  const ${META_STRUCT} m = *(const ${META_STRUCT}*)buffers[${this.params.size}];`,
+      "  const unsigned begin = group_begin * threads_per_group;",
+      "  const unsigned end = group_end * threads_per_group;",
+    ];
+    if (s.variant === "matmul.blocked") {
+      lines.push(`  for (unsigned t = begin; t < end; t++) ${call}`, "}");
+      return lines;
+    }
+    lines.push(
+      `  const unsigned whole = m.n${s.perThread > 1 ? ` / ${s.perThread}u` : ""};`,
+      "  const unsigned split = end < whole ? end : whole;",
+      "  unsigned t = begin;",
+      `  for (; t < split; t++) ${call}`,
+      `  for (; t < end; t++) ${call}`,
+      "}",
+    );
+    return lines;
   }
 
   // ------------------------------------------------------------ schedule
 
-  private chooseSchedule(cooperative: boolean): Schedule {
+  private chooseSchedule(opts: EmitOptions): Schedule {
     const k = this.k;
+    const cooperative = opts.cooperative ?? true;
     const points = product(k.grid);
     const hinted = k.hints.threadsPerGroup;
     const clampThreads = (n: number) => Math.min(MAX_THREADS, Math.max(this.d.simdWidth, roundUp(n, this.d.simdWidth)));
+    let note: string | undefined;
+    if (k.kind === "matmul") {
+      const tiled = this.tiledMatmul(opts.matmul ?? (cooperative ? "simdgroup" : "blocked"), opts.matmulBlock, clampThreads);
+      if (typeof tiled !== "string") return tiled;
+      note = tiled || undefined;
+    }
     if (cooperative && (k.kind === "reduce" || k.kind === "row")) {
       const work = Math.max(
         1,
@@ -468,7 +522,9 @@ class KernelWriter implements ScalarContext {
       };
     }
     const contiguous = k.kind === "elementwise" && this.isContiguous();
-    const perThread = contiguous ? Math.max(1, k.hints.elementsPerThread ?? 4) : 1;
+    // Several points per thread amortize a GPU thread's start; on the host the loop over threads
+    // is the vector loop, and a small loop of points inside it would be the one vectorized.
+    const perThread = contiguous && cooperative ? Math.max(1, k.hints.elementsPerThread ?? 4) : 1;
     const threadsNeeded = Math.ceil(points / perThread);
     const threads = clampThreads(hinted ?? Math.min(threadsNeeded, 256));
     const variant: KernelVariant =
@@ -489,7 +545,38 @@ class KernelWriter implements ScalarContext {
       perThread,
       tgWords: 0,
       tgIndexWords: 0,
+      ...(note ? { note } : {}),
     };
+  }
+
+  /** The tiled schedule of a matmul kernel, or why it runs naive ("" when asked to). */
+  private tiledMatmul(
+    want: MatmulVariant,
+    given: BlockShape | undefined,
+    clampThreads: (n: number) => number,
+  ): Schedule | string {
+    if (want === "naive") return "";
+    const plan = matmulPlan(this.k);
+    const why =
+      typeof plan === "string"
+        ? plan
+        : want === "simdgroup" && !isFloat(plan.dot.body.dtype)
+          ? `simdgroup_matrix multiplies floats, not ${plan.dot.body.dtype}`
+          : undefined;
+    if (typeof plan === "string" || why) return `matmul.${want} does not apply (${why}): one thread per element`;
+    const base = { perThread: 1, tgWords: 0, tgIndexWords: 0, plan };
+    if (want === "simdgroup") {
+      const { groups, threads, threadgroupBytes } = simdgroupLaunch(plan);
+      return { ...base, variant: "matmul.simdgroup", cooperative: true, threads, groups, tgBytes: threadgroupBytes };
+    }
+    const shape = given ?? defaultBlock(plan);
+    if (!(Number.isInteger(shape.rows) && Number.isInteger(shape.cols) && shape.rows >= 1 && shape.cols >= 1)) {
+      this.fail(`matmul block ${shape.rows}x${shape.cols} is not a positive size`);
+    }
+    const blocks = blockCount(plan, shape);
+    // Blocks are large: small groups let a runtime spread them over its workers.
+    const threads = clampThreads(Math.min(blocks, this.d.simdWidth));
+    return { ...base, block: shape, variant: "matmul.blocked", cooperative: false, threads, groups: Math.ceil(blocks / threads) };
   }
 
   /** Every store and every load that moves with the grid is at the grid's flat index. */
@@ -517,6 +604,7 @@ class KernelWriter implements ScalarContext {
       name: this.k.name,
       entry,
       hostEntry: `smelt_host_${entry}`,
+      ...(s.cooperative ? {} : { hostRangeEntry: `smelt_host_range_${entry}` }),
       kind: this.k.kind,
       variant: s.variant,
       grid: [s.groups, 1, 1],
@@ -529,7 +617,7 @@ class KernelWriter implements ScalarContext {
         minBytes: p.minBytes,
       })),
       metaLayout: { index: metaIndex, bytes: 4, fields: [{ name: "n", offset: 0, value: product(this.k.grid) }] },
-      threadgroupBytes: 4 * (s.tgWords + s.tgIndexWords),
+      threadgroupBytes: s.tgBytes ?? 4 * (s.tgWords + s.tgIndexWords),
       cooperative: s.cooperative,
     };
   }
@@ -539,10 +627,52 @@ class KernelWriter implements ScalarContext {
   write(): string {
     const root = new Block(undefined, true);
     const s = this.schedule;
-    if (s.cooperative) this.writeGroup(root);
-    else this.writeSerial(root);
+    if (s.note) root.lines.push(`// ${s.note}`);
+    switch (s.variant) {
+      case "threadgroup":
+        this.writeGroup(root);
+        break;
+      case "matmul.simdgroup":
+        writeSimdgroup(this, root, s.plan!);
+        break;
+      case "matmul.blocked":
+        writeBlocked(this, root, s.plan!, s.block!);
+        break;
+      default:
+        this.writeSerial(root);
+    }
     const body = withoutDeadLets(root.lines.map((l) => `  ${l}`));
-    return [...this.signature(ENTRY_PLACEHOLDER), ...body, "}"].join("\n");
+    if (s.cooperative) return [...this.signature(ENTRY_PLACEHOLDER), ...body, "}"].join("\n");
+    const decls = this.threadParams();
+    return [
+      `${this.d.inlinePrefix} ${ENTRY_PLACEHOLDER}_thread(`,
+      ...decls.map((p, i) => `    ${p}${i < decls.length - 1 ? "," : ") {"}`),
+      ...body,
+      "}",
+      "",
+      ...this.signature(ENTRY_PLACEHOLDER),
+      `  ${this.threadCall(ENTRY_PLACEHOLDER, META_PARAM, this.b("threadInGrid"))}`,
+      "}",
+    ].join("\n");
+  }
+
+  // ------------------------------------------------------------ what the tile writers use
+
+  get dot(): DotAlgebra {
+    const r = this.schedule.plan!.dot;
+    const alg = algebra(this, r);
+    return {
+      acc: alg.type,
+      zero: alg.identity,
+      result: this.d.types[r.dtype],
+      lift: alg.lift,
+      step: (x, y, acc) => dotStep(this.d, alg.type, x, y, acc),
+      finish: (acc) => finish(this.d, r, acc, ""),
+    };
+  }
+
+  epilogue(b: Block): void {
+    for (const group of groupByLoops(this.k.stores)) this.serialStores(group, b);
   }
 
   /** Binds the grid's variables in `g`, derived from the flat grid index `flat` (uint). */
@@ -562,11 +692,17 @@ class KernelWriter implements ScalarContext {
       this.gridBody(root, false);
       return;
     }
-    const g = new Block(root, true);
-    g.lines.push(`const uint i = ${gid} * ${per}u + j;`, `if (i >= ${n}) return;`);
-    this.bindGrid(g, "i");
-    this.gridBody(g, false);
-    splice(root, `for (uint j = 0u; j < ${per}u; j++)`, g);
+    // Whole runs of points take no bounds test, so that a loop over threads can vectorize.
+    const pass = (tested: boolean): Block => {
+      const outer = new Block(root, true);
+      const g = new Block(outer, true);
+      g.lines.push(`const uint i = ${gid} * ${per}u + j;`, ...(tested ? [`if (i >= ${n}) return;`] : []));
+      this.bindGrid(g, "i");
+      this.gridBody(g, false);
+      splice(outer, `for (uint j = 0u; j < ${per}u; j++)`, g);
+      return outer;
+    };
+    spliceIfElse(root, `${gid} < ${n} / ${per}u`, pass(false), pass(true));
   }
 
   private writeGroup(root: Block): void {
@@ -684,6 +820,12 @@ class KernelWriter implements ScalarContext {
     return out;
   }
 
+  /** `v` is bound in `cur` or a block around it (the flat index is not, where a tile reads operands). */
+  private bound(v: string, cur: Block): boolean {
+    for (let b: Block | undefined = cur; b; b = b.parent) if (b.vars.has(v)) return true;
+    return false;
+  }
+
   private varRef(v: string, cur: Block): string {
     for (let b: Block | undefined = cur; b; b = b.parent) {
       const bind = b.vars.get(v);
@@ -761,12 +903,12 @@ class KernelWriter implements ScalarContext {
       case "const":
         return literal(this.d, e.value, e.dtype);
       case "idx":
-        return this.isFlat(e) ? this.varRef(FLAT, cur) : this.varRef(e.v, cur);
+        return this.isFlat(e) && this.bound(FLAT, cur) ? this.varRef(FLAT, cur) : this.varRef(e.v, cur);
       case "reduced":
         if (this.reduction(e.name).scope.length === 0) return this.reducedRef(e.name, cur);
         break;
       default:
-        if (this.isFlat(e)) return this.varRef(FLAT, cur);
+        if (this.isFlat(e) && this.bound(FLAT, cur)) return this.varRef(FLAT, cur);
     }
     const hit = this.memoized(e, cur);
     if (hit) return hit;
@@ -839,13 +981,7 @@ class KernelWriter implements ScalarContext {
       const body = r.body;
       if (body.k !== "op" || body.op !== "mul") this.fail(`the body of dot reduction %${r.name} is not a mul`);
       const [x, y] = body.args.map((a) => alg.lift(this.value(a, b))) as [string, string];
-      const fma =
-        alg.type === "float"
-          ? `${d.math.fma}(${x}, ${y}, ${acc})`
-          : alg.type === "int"
-            ? `int(uint(${x}) * uint(${y}) + uint(${acc}))`
-            : `${x} * ${y} + ${acc}`;
-      b.lines.push(`${acc} = ${fma};`);
+      b.lines.push(`${acc} = ${dotStep(d, alg.type, x, y, acc)};`);
       return;
     }
     const x = alg.lift(this.value(r.body, b));
@@ -1055,6 +1191,13 @@ const cooperativeReduction = (r: Reduction): boolean => r.scope.length === 0 && 
 
 interface Schedule {
   readonly variant: KernelVariant;
+  /** Why a matmul runs naive, for a comment in the kernel. */
+  readonly note?: string;
+  /** Tiled matmuls: the structure, and the blocked variant's block. */
+  readonly plan?: MatmulPlan;
+  readonly block?: BlockShape;
+  /** Threadgroup memory, where not `tgWords` and `tgIndexWords` words. */
+  readonly tgBytes?: number;
   readonly cooperative: boolean;
   readonly threads: number;
   readonly groups: number;

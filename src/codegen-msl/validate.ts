@@ -322,5 +322,8 @@ function version(src: string): MslVersion {
   if (/\bbfloat\d?\b/.test(src)) return "3.1";
   if (/\batomic_float\b|\batomic\s*<\s*float\s*>/.test(src)) return "3.0";
   if (/\bsimd_(?:sum|product|max|min|and|or|xor|prefix_\w+|shuffle\w*|broadcast\w*)\s*\(/.test(src)) return "2.3";
+  if (/\bsimdgroup_(?:matrix\s*<|(?:float|half|bfloat)8x8\b|load\s*\(|store\s*\(|multiply\w*\s*\()|\bmake_filled_simdgroup_matrix\b/.test(src)) {
+    return "2.3";
+  }
   return "2.0";
 }

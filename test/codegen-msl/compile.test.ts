@@ -35,6 +35,25 @@ describe.skipIf(!clang)("emitted MSL compiles as C++ with the host header", () =
     });
   }
 
+  it("every matmul schedule: tiles at edges, batches, strided operands, float16 and int32", async () => {
+    const text = (t: string, [m, k, n]: readonly number[]) => `func @mm(%a: ${t}[2,${k},${m}], %b: ${t}[2,${k},${n}], %c: ${t}[${n}]) -> (${t}[2,${m},${n}]) {
+  %at = transpose %a {perm = [0, 2, 1]} : ${t}[2,${m},${k}]
+  %0 = matmul %at, %b : ${t}[2,${m},${n}]
+  %1 = broadcast %c {shape = [2, ${m}, ${n}]} : ${t}[2,${m},${n}]
+  %2 = add %0, %1 : ${t}[2,${m},${n}]
+  return %2
+}`;
+    const programs = ["f32", "f16", "bf16", "i32"].flatMap((t) =>
+      [[1, 1, 1], [7, 9, 33], [64, 300, 32]].map((shape) => fuse(parseFunc(text(t, shape)))),
+    );
+    programs.push(fuse(parseFunc(programText("dense-relu"))));
+    for (const matmul of ["naive", "simdgroup", "blocked"] as const) {
+      const variants = new Set(emitProgram(programs[0]!, { matmul }).kernels.map((k) => k.variant));
+      expect([...variants]).toEqual([`matmul.${matmul}`]);
+      await expectCompiles(batch(programs, { matmul }));
+    }
+  });
+
   for (const strategy of ["full", "elementwise", "none"] as FusionStrategy[]) {
     it(`random funcs fused with strategy ${strategy}, both schedules`, async () => {
       const funcs = fc.sample(randomFunc({ maxOps: 10 }), 150);
@@ -75,6 +94,14 @@ kernel void k(${params}, device float* out [[buffer(1)]], uint gid [[thread_posi
     await rejected(kernel("a[gid] = 1.0f;", "constant float* a [[buffer(0)]]"), /read-only|const-qualified/);
     await rejected(kernel("constant float* p = out; out[gid] = p[0];"), /of type .const __attribute__\(\(address_space\(2\)\)\) float \*. with an lvalue of type .device float \*./);
     await expectCompiles(kernel("device float* p = out; out[gid] = p[0];"));
+  });
+
+  it("simdgroup_matrix: the element type must match, and memory must be device or threadgroup", async () => {
+    const params = "device const float* a [[buffer(0)]], device const half* h [[buffer(2)]]";
+    await expectCompiles(kernel("simdgroup_float8x8 m;\n  simdgroup_load(m, a, 8);\n  simdgroup_store(m, out, 8);", params));
+    await rejected(kernel("simdgroup_float8x8 m;\n  simdgroup_load(m, h, 8);", params), /no matching function for call to 'simdgroup_load'/);
+    await rejected(kernel("float t[64];\n  simdgroup_float8x8 m;\n  simdgroup_load(m, t, 8);", params), /no matching function for call to 'simdgroup_load'/);
+    await rejected(kernel("simdgroup_half8x8 m;\n  simdgroup_float8x8 f;\n  simdgroup_multiply_accumulate(f, m, m, f);", params), /no matching function/);
   });
 
   it("double, and an implicit narrowing to half", async () => {

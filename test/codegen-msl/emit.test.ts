@@ -61,7 +61,7 @@ describe("emitProgram on the test programs", () => {
     ["softmax", "row", "threadgroup"],
     ["layernorm", "row", "threadgroup"],
     ["cross-entropy", "reduce", "threadgroup"],
-    ["dense-relu", "matmul", "matmul.naive"],
+    ["dense-relu", "matmul", "matmul.simdgroup"],
   ];
   for (const [name, kind, variant] of expected) {
     it(`${name}: one ${kind} kernel, scheduled ${variant}`, () => {
@@ -107,7 +107,38 @@ describe("emitProgram on the test programs", () => {
     // The row offset is used by both reductions and the store loop.
     expect(lib.source.match(/group_i \* 8/g)).toHaveLength(1);
     const adam = emitProgram(program("adam")).source;
-    expect(adam.match(/= b1\[/g)).toHaveLength(1); // %g is read once, used by two results
+    // Whole runs of four points and the partial last run are two copies of the body.
+    const whole = adam.slice(adam.indexOf("if (gid < meta.n / 4u) {"), adam.indexOf("else {"));
+    expect(whole.match(/= b1\[/g)).toHaveLength(1); // %g is read once, used by two results
+  });
+
+  it("gives barrier-free kernels a body function and a range trampoline over it", () => {
+    for (const name of ["adam", "softmax", "dense-relu"]) {
+      for (const cooperative of [true, false]) {
+        const lib = emitProgram(program(name), { cooperative });
+        for (const k of lib.kernels) {
+          const range = `extern "C" void smelt_host_range_${k.entry}(void* const* buffers, unsigned group_begin, unsigned group_end,`;
+          expect(lib.source.includes(range), `${name} ${k.variant}`).toBe(!k.cooperative);
+          expect(k.hostRangeEntry).toBe(k.cooperative ? undefined : `smelt_host_range_${k.entry}`);
+          // The kernel of a barrier-free schedule only calls its body, which takes no attributes.
+          if (!k.cooperative) {
+            expect(lib.source).toContain(`inline __attribute__((always_inline)) void ${k.entry}_thread(\n    device `);
+            expect(lib.source).toMatch(new RegExp(`\\[\\[thread_position_in_grid\\]\\]\\) \\{\\n  ${k.entry}_thread\\(b0, [^\\n]*meta, gid\\);\\n\\}`));
+          }
+        }
+      }
+    }
+  });
+
+  it("tests bounds once per run of contiguous points, and every point only in the last run", () => {
+    const lib = emitProgram(program("adam")).source;
+    const whole = lib.slice(lib.indexOf("if (gid < meta.n / 4u) {"), lib.indexOf("else {"));
+    const tail = lib.slice(lib.indexOf("else {"), lib.indexOf("kernel void"));
+    expect(whole).toContain("for (uint j = 0u; j < 4u; j++)");
+    expect(whole).not.toContain("return");
+    expect(tail).toContain("if (i >= meta.n) return;");
+    // The range trampoline runs the threads with whole runs first, bounded by the same quotient.
+    expect(lib).toContain("const unsigned whole = m.n / 4u;");
   });
 
   it("uses safe math and NaN-propagating max rather than Metal's max", () => {

@@ -45,6 +45,21 @@ describe("validateMsl", () => {
     expect(validateMsl(bf, [target])).toBe("3.1");
   });
 
+  it("puts simdgroup_matrix at MSL 2.3 (and bfloat fragments at 3.1)", () => {
+    const fragment = (t: string) =>
+      kernel({
+        body: `simdgroup_${t}8x8 m;\n  simdgroup_load(m, a, 8);\n  simdgroup_store(m, out, 8);`,
+        params: `device const ${t}* a [[buffer(0)]], device ${t}* out [[buffer(1)]]`,
+      });
+    expect(validateMsl(fragment("float"), [target])).toBe("2.3");
+    expect(validateMsl(fragment("half"), [target])).toBe("2.3");
+    expect(validateMsl(fragment("bfloat"), [target])).toBe("3.1");
+    const filled = kernel({ body: "simdgroup_matrix<float, 8, 8> m = make_filled_simdgroup_matrix<float, 8, 8>(1.0f);\n  simdgroup_store(m, out, 8);" });
+    expect(validateMsl(filled, [target])).toBe("2.3");
+    // A name that merely contains the words is not the feature.
+    expect(validateMsl(kernel({ body: "const float simdgroup_loads = a[gid];\n  out[gid] = simdgroup_loads;" }), [target])).toBe("2.0");
+  });
+
   it("ignores comments and the host-only trampolines", () => {
     const text = `${kernel()}// a 1.5 in a comment, and double\n#ifdef SMELT_HOST\nextern "C" void t(void* const* b, double x) {}\n#endif\n`;
     expect(validateMsl(text, [target])).toBe("2.0");

@@ -219,8 +219,9 @@ describe("laziness, eval, dispose, tidy", () => {
 describe("devices", () => {
   afterEach(() => sm.setDefaultDevice("interp"));
 
-  test("interp is always there", () => {
+  test("interp is always there, and can be made the default", () => {
     expect(sm.devices()).toContain("interp");
+    sm.setDefaultDevice("interp");
     expect(sm.defaultDevice()).toBe("interp");
   });
 
