@@ -2,7 +2,7 @@
 // kernel variants and the very kernels Metal runs (fibers resumed forward, reversed and
 // shuffled); and what users see of it: the default device, zero copy, memory accounting.
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type DeviceBuffer, upload } from "../../runtime/device.js";
 import { HostDevice, hostProblem } from "../../runtime/host.js";
 import { storageOf } from "../../runtime/memory.js";
@@ -63,9 +63,24 @@ describe.skipIf(problem !== undefined)("the host device", () => {
     });
     afterAll(() => sm.setDefaultDevice(before));
 
-    it("is listed, and is the default unless SMELT_DEVICE says otherwise", () => {
+    it("is listed first where Metal is not: the default unless SMELT_DEVICE says otherwise", () => {
       expect(sm.devices()).toContain("host");
-      if (!process.env["SMELT_DEVICE"]) expect(before).toBe("host");
+      if (process.platform !== "darwin") expect(sm.devices()[0]).toBe("host");
+      expect(before).toBe(process.env["SMELT_DEVICE"] ?? "interp"); // test/support/device.setup.ts
+    });
+
+    it("is the default of a fresh process without SMELT_DEVICE", async () => {
+      const saved = process.env["SMELT_DEVICE"];
+      delete process.env["SMELT_DEVICE"];
+      vi.resetModules();
+      try {
+        const fresh = await import("../../src/index.js");
+        expect(fresh.defaultDevice()).toBe(fresh.devices()[0]);
+        if (process.platform !== "darwin") expect(fresh.defaultDevice()).toBe("host");
+      } finally {
+        if (saved !== undefined) process.env["SMELT_DEVICE"] = saved;
+        vi.resetModules();
+      }
     });
 
     it("hands dataSync() a view of the memory the kernel wrote, and wraps such a view without a copy", () => {
