@@ -344,27 +344,27 @@ const HELPERS: { readonly [H in HelperName]: Helper } = {
   },
   threefry: {
     deps: [],
-    // The loop of src/ir/threefry.ts: Threefry-2x32, 20 rounds, key first.
-    code: (d) =>
-      [
-        `${d.addressSpace.constant} uint smelt_threefry_rotations[8] = {${THREEFRY_ROTATIONS.map((r) => `${r}u`).join(", ")}};`,
+    // src/ir/threefry.ts's Threefry-2x32 (20 rounds, key first), unrolled: constant rotations
+    // and key injections, straight-line code that vectorizes across grid points.
+    code: () => {
+      const lines = [
         "inline uint2 smelt_threefry(uint k0, uint k1, uint x0, uint x1) {",
-        "  const uint ks[3] = {k0, k1, 0x1BD11BDAu ^ k0 ^ k1};",
-        "  uint a = x0 + ks[0];",
-        "  uint b = x1 + ks[1];",
-        "  for (uint r = 0u; r < 20u; r++) {",
-        "    const uint rot = smelt_threefry_rotations[r % 8u];",
-        "    a += b;",
-        "    b = ((b << rot) | (b >> (32u - rot))) ^ a;",
-        "    if (r % 4u == 3u) {",
-        "      const uint s = (r + 1u) / 4u;",
-        "      a += ks[s % 3u];",
-        "      b += ks[(s + 1u) % 3u] + s;",
-        "    }",
-        "  }",
-        "  return uint2(a, b);",
-        "}",
-      ].join("\n"),
+        "  const uint k2 = 0x1BD11BDAu ^ k0 ^ k1;",
+        "  uint a = x0 + k0;",
+        "  uint b = x1 + k1;",
+      ];
+      const ks = ["k0", "k1", "k2"];
+      for (let r = 0; r < 20; r++) {
+        const rot = THREEFRY_ROTATIONS[r % 8]!;
+        lines.push(`  a += b; b = ((b << ${rot}u) | (b >> ${32 - rot}u)) ^ a;`);
+        if (r % 4 === 3) {
+          const n = (r + 1) / 4;
+          lines.push(`  a += ${ks[n % 3]}; b += ${ks[(n + 1) % 3]} + ${n}u;`);
+        }
+      }
+      lines.push("  return uint2(a, b);", "}");
+      return lines.join("\n");
+    },
   },
   argmax_f32: { deps: [], code: () => argTakes("argmax", "f32") },
   argmax_i32: { deps: [], code: () => argTakes("argmax", "i32") },
