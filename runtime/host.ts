@@ -256,9 +256,27 @@ export class HostDevice implements Device {
 
 let defaultHost: HostDevice | undefined;
 
+/**
+ * Options of the "host" device from `SMELT_HOST`, comma-separated words: `metal` (run the
+ * kernels Metal runs), `reverse` or `shuffle` (fiber order), `debug` (guard pages, poisoned
+ * threadgroup memory).
+ */
+export function hostOptionsFromEnv(spec: string | undefined): HostOptions {
+  const words = (spec ?? "").split(",").map((w) => w.trim()).filter((w) => w !== "");
+  const known = ["metal", "host", "reverse", "shuffle", "forward", "debug"];
+  const bad = words.filter((w) => !known.includes(w));
+  if (bad.length) throw new DeviceError(`SMELT_HOST: unknown option ${bad.map((b) => `"${b}"`).join(", ")}; options are ${known.join(", ")}`);
+  const order = words.includes("shuffle") ? "shuffle" : words.includes("reverse") ? "reverse" : undefined;
+  return {
+    variants: words.includes("metal") ? "metal" : "host",
+    ...(order ? { order } : {}),
+    ...(words.includes("debug") ? { debug: true } : {}),
+  };
+}
+
 /** The "host" device (one per process), or undefined when it cannot run here. */
 export function hostDevice(): HostDevice | undefined {
   if (hostProblem()) return undefined;
-  defaultHost ??= new HostDevice("host");
+  defaultHost ??= new HostDevice("host", hostOptionsFromEnv(process.env["SMELT_HOST"]));
   return defaultHost;
 }

@@ -126,3 +126,12 @@ describe.skipIf(problem !== undefined)("the host device", () => {
     });
   });
 });
+
+describe("SMELT_HOST", () => {
+  it("reads comma-separated words and names an unknown one", async () => {
+    const { hostOptionsFromEnv } = await import("../../runtime/host.js");
+    expect(hostOptionsFromEnv(undefined)).toEqual({ variants: "host" });
+    expect(hostOptionsFromEnv("metal, reverse,debug")).toEqual({ variants: "metal", order: "reverse", debug: true });
+    expect(() => hostOptionsFromEnv("metal,fast")).toThrow(/SMELT_HOST: unknown option "fast"/);
+  });
+});
