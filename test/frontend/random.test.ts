@@ -29,6 +29,16 @@ describe("keys", () => {
     expect(sm.random.split(sm.random.key(1), 3).map((k) => JSON.stringify(k.tolist()))).toEqual(lists);
     expect(ks[0]!.shape).toEqual([2]);
   });
+
+  test("split computes its keys at once, so a chain of splits stays one split deep", () => {
+    let k = sm.random.key(5);
+    for (let i = 0; i < 3; i++) {
+      const [next, sub] = sm.random.split(k);
+      expect(String(next)).toBe("Array(u32[2], realized)");
+      expect(String(sub)).toBe("Array(u32[2], realized)");
+      k = next!;
+    }
+  });
 });
 
 describe("uniform", () => {

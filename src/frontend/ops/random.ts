@@ -10,6 +10,7 @@ import { publicOp } from "../context.js";
 import { array } from "../creation.js";
 import { realize } from "../eval.js";
 import { untracked } from "../scope.js";
+import { activeTrace } from "../trace.js";
 import { add, astype, cos, less, log, mul, sqrt, sub } from "./elementwise.js";
 import { broadcastArray, checkDType, checkInt, checkShape, NONE, type Operand, range, scalar, shapeOf } from "./util.js";
 
@@ -55,7 +56,11 @@ export function split(key: Array, n = 2): Array[] {
   return publicOp("random.split", () => {
     checkInt(n, "the number of keys");
     const all = bits(key, [n, 2]);
-    return range(n).map((i) => prim("reshape", [rowOf(all, i)], { shape: [2] }));
+    const keys = range(n).map((i) => prim("reshape", [rowOf(all, i)], { shape: [2] }));
+    // Keys are tiny and feed further splits: computed now, a chain of splits never becomes a
+    // graph that every later read recomputes from the first key.
+    if (!activeTrace()) realize(keys);
+    return keys;
   });
 }
 
