@@ -1,11 +1,13 @@
-// Compiling emitted MSL as C++ with clang-19 and smelt_msl_host.h, and running it on data with
-// a small test driver (support/driver.cpp) to compare with the kernel-IR interpreter.
+// Compiling emitted MSL as C++ with clang-19 and smelt_msl_host.h, and running it on data
+// through the host device's native runtime (build/Release/smelt_host.node) to compare with the
+// kernel-IR interpreter.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { type DispatchOrder, type HostAddon, hostAddonProblem, hostSource, loadHostAddon } from "../../../runtime/native.js";
 import { type EmitOptions, emitProgram } from "../../../src/codegen-msl/index.js";
 import {
   type DType,
@@ -20,7 +22,6 @@ import {
 const run = promisify(execFile);
 
 export const HEADER = fileURLToPath(new URL("../../../native/include/smelt_msl_host.h", import.meta.url));
-const DRIVER = fileURLToPath(new URL("./driver.cpp", import.meta.url));
 
 /** The flags the host device compiles with, warnings that matter as errors. */
 export const CHECK_FLAGS = [
@@ -41,6 +42,9 @@ export const CHECK_FLAGS = [
   HEADER,
 ];
 
+/** What makes a loadable library of it (compiler-rt has the half and bfloat conversions). */
+export const LIBRARY_FLAGS = ["-O2", "-fPIC", "-shared", "-fno-math-errno", "-rtlib=compiler-rt", "-lm"];
+
 /** clang-19 if installed (CI installs it), else undefined. */
 export function findClang(): string | undefined {
   for (const c of ["clang-19", "/usr/bin/clang-19", "/usr/lib/llvm-19/bin/clang"]) {
@@ -54,7 +58,14 @@ export function findClang(): string | undefined {
   return undefined;
 }
 
-function tempDir(): { dir: string; done(): void } {
+/** The native runtime, or an Error saying why it is not there. */
+export function hostAddon(): HostAddon {
+  const addon = loadHostAddon();
+  if (!addon) throw new Error(`the host runtime addon is unavailable: ${hostAddonProblem()}`);
+  return addon;
+}
+
+export function tempDir(): { dir: string; done(): void } {
   const dir = mkdtempSync(join(tmpdir(), "smelt-msl-"));
   return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -64,12 +75,12 @@ export interface CompileResult {
   readonly stderr: string;
 }
 
-/** `clang -fsyntax-only` of MSL text with the host header; never throws on a compile error. */
+/** `clang -fsyntax-only` of MSL text (rewritten by hostSource) with the host header; never throws on a compile error. */
 export async function syntaxCheck(clang: string, source: string, extra: readonly string[] = []): Promise<CompileResult> {
   const t = tempDir();
   try {
     const file = join(t.dir, "lib.metal");
-    writeFileSync(file, source);
+    writeFileSync(file, hostSource(source));
     await run(clang, [...CHECK_FLAGS, "-Werror", ...extra, "-fsyntax-only", file], { maxBuffer: 1 << 24 });
     return { ok: true, stderr: "" };
   } catch (e) {
@@ -79,20 +90,33 @@ export async function syntaxCheck(clang: string, source: string, extra: readonly
   }
 }
 
-export interface RunOptions {
-  /** Resume fibers last to first. */
-  readonly reverse?: boolean;
+/** Builds MSL text (rewritten by hostSource) into `dir`/`name`.so; a compile error rejects with clang's messages. */
+export async function buildHostLibrary(clang: string, source: string, dir: string, name = "lib"): Promise<string> {
+  const file = join(dir, `${name}.metal`);
+  const so = join(dir, `${name}.so`);
+  writeFileSync(file, hostSource(source));
+  try {
+    await run(clang, [...CHECK_FLAGS, "-Werror", ...LIBRARY_FLAGS, file, "-o", so], { maxBuffer: 1 << 24 });
+  } catch (e) {
+    throw new Error(`clang rejected ${file}:\n${String((e as { stderr?: string }).stderr ?? e).slice(0, 4000)}`);
+  }
+  return so;
 }
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+export interface RunOptions {
+  /** Resume fibers last to first (order "reverse"). */
+  readonly reverse?: boolean;
+  /** The scheduler's order (overrides `reverse`). */
+  readonly order?: DispatchOrder;
+}
 
 function toBytes(dtype: DType, values: ArrayLike<number>): Uint8Array {
   const host = numbersToHost(dtype, values);
   return new Uint8Array(host.buffer, host.byteOffset, host.byteLength);
 }
 
-function fromBytes(dtype: DType, bytes: Buffer, n: number): Float64Array {
-  const copy = new Uint8Array(bytes).buffer;
+function fromBytes(dtype: DType, bytes: ArrayBuffer, n: number): Float64Array {
+  const copy = bytes.slice(0);
   const view =
     dtype === "float32"
       ? new Float32Array(copy, 0, n)
@@ -111,101 +135,76 @@ export interface HostCase {
   readonly args: readonly Tensor[];
 }
 
+const roundUp4 = (n: number): number => Math.ceil(n / 4) * 4;
+
 /**
  * Emits the kernels of every case into one library, runs each case's kernels in order on its
- * own buffers (poisoned with 0xFF bytes first, which a float result shows as NaN) in one
- * executable, and returns each case's results.
+ * own buffers and returns each case's results. Buffers end flush against a guard page and start
+ * poisoned with 0xFF bytes (which a float result shows as NaN); dispatches run in debug mode, so
+ * threadgroup memory is poisoned too and a write past a buffer is an error naming it.
  */
 export async function runOnHost(
   clang: string,
   cases: readonly HostCase[],
   opts: RunOptions & EmitOptions = {},
 ): Promise<Tensor[][]> {
+  const addon = hostAddon();
   const kernels = cases.flatMap((c, i) => c.program.kernels.map((k) => ({ ...k, name: `case${i}_${k.name}` })));
   const lib = emitProgram({ name: "cases", buffers: [], params: [], results: [], kernels, report: [] }, opts);
+  const order: DispatchOrder = opts.order ?? (opts.reverse ? "reverse" : "forward");
   const t = tempDir();
   try {
-    const main: string[] = [
-      "#include <string.h>",
-      "struct smelt_thread;",
-      "typedef void (*smelt_kernel)(void* const*, const smelt_thread*);",
-      "void smelt_run(smelt_kernel, void* const*, unsigned, unsigned, int, int);",
-      "void smelt_fill_hex(unsigned char*, const char*);",
-      "void smelt_print_hex(const char*, const unsigned char*, unsigned long);",
-    ];
-    for (const e of new Set(lib.kernels.map((k) => k.hostEntry))) {
-      main.push(`extern "C" void ${e}(void* const*, const smelt_thread*);`);
+    const handle = addon.loadLibrary(await buildHostLibrary(clang, lib.source, t.dir));
+    try {
+      let next = 0;
+      return cases.map((c) => {
+        const emitted = lib.kernels.slice(next, next + c.program.kernels.length);
+        next += c.program.kernels.length;
+        return runCase(addon, handle, c, emitted, order);
+      });
+    } finally {
+      addon.unloadLibrary(handle);
     }
-    const body: string[] = [];
-    let next = 0;
-    const layouts = cases.map((c, ci) => {
-      const bufs = c.program.buffers.map((b, i) => {
-        // A 16-bit buffer taking add-stores is updated a 32-bit word at a time.
-        const bytes = roundUp4(Math.max(1, size(b.type.shape) * itemsize(b.type.dtype)));
-        return { ...b, c: `c${ci}_b${i}`, bytes };
-      });
-      const byName = new Map(bufs.map((b) => [b.name, b]));
-      for (const b of bufs) {
-        main.push(`static unsigned char ${b.c}[${b.bytes}] __attribute__((aligned(16)));`);
-        body.push(`  memset(${b.c}, 0xFF, sizeof ${b.c});`);
-        if (b.kind === "const" && b.data) body.push(`  smelt_fill_hex(${b.c}, "${hex(toBytes(b.type.dtype, b.data))}");`);
-      }
-      c.program.params.forEach((name, i) => {
-        const b = byName.get(name)!;
-        body.push(`  smelt_fill_hex(${b.c}, "${hex(toBytes(b.type.dtype, c.args[i]!.data))}");`);
-      });
-      for (const k of lib.kernels.slice(next, next + c.program.kernels.length)) {
-        const slots = [...k.buffers].sort((a, b) => a.index - b.index).map((b) => byName.get(b.name)!.c);
-        const meta = k.metaLayout.fields.map((f) => `${f.value}u`).join(", ");
-        body.push(
-          "  {",
-          `    static unsigned meta[] = {${meta}};`,
-          `    void* slots[] = {${[...slots, "meta"].join(", ")}};`,
-          `    smelt_run(${k.hostEntry}, slots, ${k.grid[0]}u, ${k.threadsPerGroup}u, ${k.cooperative ? 1 : 0}, ${opts.reverse ? 1 : 0});`,
-          "  }",
-        );
-      }
-      next += c.program.kernels.length;
-      c.program.results.forEach((name, i) => {
-        const b = byName.get(name)!;
-        body.push(`  smelt_print_hex("c${ci}_r${i}", ${b.c}, ${size(b.type.shape) * itemsize(b.type.dtype)});`);
-      });
-      return byName;
-    });
-    main.push("int main() {", ...body, "  return 0;", "}");
-    const files = { lib: join(t.dir, "lib.metal"), main: join(t.dir, "main.cpp"), exe: join(t.dir, "run") };
-    writeFileSync(files.lib, lib.source);
-    writeFileSync(files.main, main.join("\n"));
-    const objects = [join(t.dir, "lib.o"), join(t.dir, "driver.o"), join(t.dir, "main.o")];
-    const plain = ["-x", "c++", "-O1", "-fno-exceptions", "-fno-rtti", "-c"];
-    await Promise.all([
-      run(clang, [...CHECK_FLAGS, "-Werror", "-O1", "-c", files.lib, "-o", objects[0]!], { maxBuffer: 1 << 24 }),
-      run(clang, [...plain, DRIVER, "-o", objects[1]!]),
-      run(clang, [...plain, files.main, "-o", objects[2]!]),
-    ]);
-    // compiler-rt supplies the half and bfloat conversions (libgcc 12 has no bfloat ones).
-    await run(clang, [...objects, "-rtlib=compiler-rt", "-lm", "-o", files.exe]);
-    const { stdout } = await run(files.exe, [], { maxBuffer: 1 << 26 });
-    const lines = new Map(
-      stdout
-        .trim()
-        .split("\n")
-        .map((l) => l.split(" ") as [string, string]),
-    );
-    return cases.map((c, ci) =>
-      c.program.results.map((name, i) => {
-        const b = layouts[ci]!.get(name)!;
-        const n = size(b.type.shape);
-        const bytes = Buffer.from(lines.get(`c${ci}_r${i}`) ?? "", "hex");
-        return { type: b.type, data: fromBytes(b.type.dtype, bytes, n) };
-      }),
-    );
   } finally {
     t.done();
   }
 }
 
-const roundUp4 = (n: number): number => Math.ceil(n / 4) * 4;
+function runCase(
+  addon: HostAddon,
+  handle: ReturnType<HostAddon["loadLibrary"]>,
+  c: HostCase,
+  emitted: ReturnType<typeof emitProgram>["kernels"],
+  order: DispatchOrder,
+): Tensor[] {
+  // A 16-bit buffer taking add-stores is updated a 32-bit word at a time.
+  const memory = new Map(
+    c.program.buffers.map((b) => [b.name, addon.alloc(roundUp4(Math.max(1, size(b.type.shape) * itemsize(b.type.dtype))), { guard: true })]),
+  );
+  try {
+    for (const b of c.program.buffers) new Uint8Array(memory.get(b.name)!).fill(0xff);
+    const fill = (name: string, dtype: DType, values: ArrayLike<number>) => new Uint8Array(memory.get(name)!).set(toBytes(dtype, values));
+    for (const b of c.program.buffers) if (b.kind === "const" && b.data) fill(b.name, b.type.dtype, b.data);
+    const byName = new Map(c.program.buffers.map((b) => [b.name, b]));
+    c.program.params.forEach((name, i) => fill(name, byName.get(name)!.type.dtype, c.args[i]!.data));
+    for (const k of emitted) {
+      const slots: ArrayBuffer[] = [...k.buffers].sort((a, b) => a.index - b.index).map((b) => memory.get(b.name)!);
+      const meta = new Uint32Array(Math.max(1, k.metaLayout.bytes / 4));
+      for (const f of k.metaLayout.fields) meta[f.offset / 4] = f.value;
+      addon.dispatch(addon.kernel(handle, k.entry), [...slots, meta], k.grid[0], k.threadsPerGroup, {
+        cooperative: k.cooperative,
+        order,
+        debug: true,
+      });
+    }
+    return c.program.results.map((name) => {
+      const b = byName.get(name)!;
+      return { type: b.type, data: fromBytes(b.type.dtype, memory.get(name)!, size(b.type.shape)) };
+    });
+  } finally {
+    for (const m of memory.values()) addon.free(m);
+  }
+}
 
 /** Reads a test program from test/passes/programs. */
 export function programText(name: string): string {
