@@ -80,6 +80,13 @@ function constantTensor(v: Value, ctx: RewriteContext): Tensor | undefined {
   return inner && evaluate("broadcast", def.attrs, [inner]);
 }
 
+/** Whether `constantTensor` can give `v`'s elements (without computing them). */
+function isConstant(v: Value, ctx: RewriteContext): boolean {
+  const def = ctx.producer(v);
+  if (def?.op === "constant") return true;
+  return def?.op === "broadcast" && size(v.type.shape) <= FOLD_LIMIT && isConstant(def.operands[0]!, ctx);
+}
+
 /** The scalar constant `v` is a broadcast of (or is), if any. */
 function scalarRoot(v: Value, ctx: RewriteContext): Value | undefined {
   const def = ctx.producer(v);
@@ -125,6 +132,8 @@ export const foldRule: Rule = (op, ctx) => {
   // A broadcast of a splat is the canonical splat or was rewritten into it above; writing its
   // elements out would only make the IR bigger.
   if (op.op === "broadcast" && splats) return undefined;
+  // Cheap test first: expanding a broadcast operand is wasted when another operand is not constant.
+  if (!op.operands.every((v) => isConstant(v, ctx))) return undefined;
   const inputs = allDefined(op.operands.map((v) => constantTensor(v, ctx)));
   if (!inputs) return undefined;
   const { data } = evaluate(op.op, op.attrs, inputs);

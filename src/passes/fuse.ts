@@ -3,9 +3,18 @@
 // Every value not materialized is computed inline, at the index its consumer asks for: movement
 // ops become index arithmetic, elementwise ops become scalar expressions, and a reduction (or a
 // matmul) becomes a loop of the kernel that needs it, when that kernel asks for it at one index
-// per grid point. Which values to materialize is found by iteration: start from what the
-// strategy forces, build every kernel, and materialize whatever turned out to be used by
-// several kernels and too dear to recompute, nested in another loop, or over the buffer limit.
+// per grid point. Which values to materialize is decided in steps:
+// - what the strategy forces (results, constants, scatters; every op under "none"; reductions
+//   and their operands under "elementwise");
+// - the sharing rule, in one sweep from the results back: a value several kernels compute
+//   inline is materialized when it is too dear to recompute;
+// - rounds of building every kernel, each materializing what a kernel asks for (a reduction
+//   needed inside a row loop, over the nesting limit, or computed again for grid points it does
+//   not depend on; the buffer limit), until no kernel asks;
+// - under "full", a local search that takes sharing decisions back one value at a time when the
+//   program then launches fewer kernels or moves fewer bytes.
+// Under "full", scatters that are take_along_axis gradients become one-hots first (onehot.ts).
+// Kernels over the same grid are merged at the end.
 import {
   type DType,
   type Expr,
@@ -23,6 +32,7 @@ import {
   type Value,
   cvt,
   exprEqual,
+  itemsize,
   freeVars,
   mapExpr,
   iadd,
@@ -39,6 +49,8 @@ import {
   typeStr,
 } from "../ir/index.js";
 import type { ReduceOp } from "../ir/kernel.js";
+import { oneHotScatters } from "./onehot.js";
+import { rowRenaming } from "./regions.js";
 
 export type FusionStrategy = "none" | "elementwise" | "full";
 
@@ -51,17 +63,43 @@ export interface FuseOptions {
 }
 
 const MAX_ROUNDS = 64;
+
+interface Cost {
+  readonly ops: number;
+  readonly buffers: number;
+}
+
+/** The materialization decisions, as the search saves and restores them. */
+interface Decisions {
+  readonly materialized: ReadonlyMap<Value, string>;
+  readonly forSharing: ReadonlySet<Value>;
+  readonly storeOnly: ReadonlySet<Value>;
+  readonly pinned: ReadonlySet<Value>;
+}
+
+/** How a kernel sees a value: read from a buffer, computed inline, or inline because the search says so. */
+type Status = "buffer" | "inline" | "pinned";
+
+/** What a build looked at: body positions and the status each had. */
+interface Looked {
+  readonly at: readonly number[];
+  readonly was: readonly Status[];
+}
 /** A reduction nests inside another's loop only when it is this small (each thread runs it serially). */
 const NEST_LIMIT = 256;
 
+/** A reduction over at most this many elements may be computed again by each kernel that uses it. */
+const SMALL_REDUCTION = 32;
+/** Each trial of the search settles the whole program again: a long program tries its latest values only. */
+const MAX_TRIALS = 32;
+
 /** Lowers a func to kernel IR. */
 export function fuse(func: Func, opts: FuseOptions = {}): Program {
-  const f = new Fuser(func, {
-    strategy: opts.strategy ?? "full",
-    maxBuffers: opts.maxBuffers ?? 30,
-    recomputeLimit: opts.recomputeLimit ?? 8,
-  });
-  return f.run();
+  const strategy = opts.strategy ?? "full";
+  const options = { strategy, maxBuffers: opts.maxBuffers ?? 30, recomputeLimit: opts.recomputeLimit ?? 8 };
+  // The report names values as the given func prints them.
+  const names = valueNames(func);
+  return new Fuser(strategy === "full" ? oneHotScatters(func) : func, options, names).run();
 }
 
 interface Options {
@@ -80,7 +118,7 @@ const REDUCE_OP: Partial<Record<string, ReduceOp>> = {
 };
 
 /** The graph-IR name of a value, as the printer shows it (for the fusion report). */
-function valueNames(func: Func): Map<Value, string> {
+function valueNames(func: Func): ReadonlyMap<Value, string> {
   const m = new Map<Value, string>();
   func.params.forEach((p, i) => m.set(p, `%${p.name ?? `arg${i}`}`));
   func.body.forEach((op, i) => m.set(op.result, `%${i}`));
@@ -89,36 +127,52 @@ function valueNames(func: Func): Map<Value, string> {
 
 class Fuser {
   private readonly def = new Map<Value, Op>();
-  private readonly users = new Map<Value, Op[]>();
-  private readonly names: Map<Value, string>;
   /** Materialized values and why. */
   private readonly materialized = new Map<Value, string>();
   /** Values stored only because the func returns them: consumers may still recompute them. */
   private readonly storeOnly = new Set<Value>();
   private readonly results: Set<Value>;
+  /** Each op's result -> its position in the body. */
+  private readonly order = new Map<Value, number>();
 
   constructor(
     private readonly func: Func,
     private readonly opts: Options,
+    private readonly names: ReadonlyMap<Value, string>,
   ) {
     for (const op of func.body) {
+      this.order.set(op.result, this.order.size);
       this.def.set(op.result, op);
-      for (const v of op.operands) {
-        const u = this.users.get(v) ?? [];
-        u.push(op);
-        this.users.set(v, u);
-      }
     }
-    this.names = valueNames(func);
     this.results = new Set(func.results);
   }
 
   run(): Program {
     this.seed();
+    this.shareLatestFirst();
+    // Nothing is pinned yet: settling cannot give up.
+    const drafts = this.settle()!;
+    return this.finish(this.opts.strategy === "full" ? this.unshare(drafts) : drafts);
+  }
+
+  /**
+   * Builds every kernel and materializes what they ask for, until they ask for nothing. Gives up
+   * (undefined) when a kernel asks for a value the search is trying not to materialize. With
+   * `pinShared` (a trial of the search), a value that becomes shared and is cheap to recompute
+   * is kept inline instead (the difference of softmax's inputs and its max, once the max is).
+   */
+  private settle(pinShared = false): KernelDraft[] | undefined {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const built = this.buildAll();
-      if (built.needs.size === 0) return this.finish(built.kernels);
+      if (built.needs.size === 0) return built.kernels;
+      for (const v of built.needs.keys()) if (this.pinned.has(v)) return undefined;
+      const cheap = pinShared && built.sharing ? [...built.needs.keys()].filter((v) => this.cheapToRecompute(v)) : [];
+      if (cheap.length > 0) {
+        cheap.forEach((v) => this.inline(v));
+        continue;
+      }
       const progress = this.materializeLatestFirst(built.needs);
+      if (built.sharing) for (const v of built.needs.keys()) if (this.isBuffer(v)) this.forSharing.add(v);
       if (!progress) {
         const asks = [...built.needs.values()].join("; ");
         throw new Error(`fuse: @${this.func.name} asks again for values already materialized (${asks})`);
@@ -127,12 +181,94 @@ class Fuser {
     throw new Error(`fuse: no fixed point for @${this.func.name} after ${MAX_ROUNDS} rounds`);
   }
 
+  /** Values materialized because several kernels use them (not for a structural reason). */
+  private readonly forSharing = new Set<Value>();
+  /** Values the search keeps inline: kernels that share them recompute them. */
+  private readonly pinned = new Set<Value>();
+
+  /**
+   * Local search over the sharing decisions, which the rules make one value at a time: each
+   * value materialized only because several kernels use it is tried inline again (latest
+   * first, with the cheap values that become shared in its place), and stays inline when the
+   * program then launches fewer kernels or moves fewer bytes and neither gets worse. Softmax's
+   * max, exp and sum, each stored because the loss and the gradient both use it, all go back
+   * into the row kernel that way. A value tried must stay cheap to recompute: an elementwise
+   * chain within the recompute limit (scalar constants are free: they are literals in the
+   * kernel), or a reduction over at most SMALL_REDUCTION elements; and no kernel may compute it
+   * again for grid points it does not depend on (see requireOncePerElement).
+   */
+  private unshare(drafts: KernelDraft[]): KernelDraft[] {
+    let best = drafts;
+    let score = this.score(drafts);
+    // A returned value keeps its store (and its kernel): only the others are tried.
+    const candidates = [...this.forSharing].filter((v) => !this.results.has(v) && this.cheapToRecompute(v));
+    candidates.sort((a, b) => this.order.get(b)! - this.order.get(a)!);
+    for (const v of candidates.slice(0, MAX_TRIALS)) {
+      if (!this.forSharing.has(v)) continue;
+      const saved = this.decisions();
+      this.inline(v);
+      const trial = this.settle(true);
+      const s = trial && this.score(trial);
+      if (s && s.kernels <= score.kernels && s.bytes <= score.bytes && (s.kernels < score.kernels || s.bytes < score.bytes)) {
+        [best, score] = [trial, s];
+        continue;
+      }
+      this.restore(saved);
+    }
+    return best;
+  }
+
+  private decisions(): Decisions {
+    const { materialized, forSharing, storeOnly, pinned } = this;
+    return { materialized: new Map(materialized), forSharing: new Set(forSharing), storeOnly: new Set(storeOnly), pinned: new Set(pinned) };
+  }
+
+  private restore(d: Decisions): void {
+    const refill = <T>(target: Set<T>, from: ReadonlySet<T>) => {
+      target.clear();
+      from.forEach((x) => target.add(x));
+    };
+    this.materialized.clear();
+    d.materialized.forEach((why, v) => this.materialized.set(v, why));
+    refill(this.forSharing, d.forSharing);
+    refill(this.storeOnly, d.storeOnly);
+    refill(this.pinned, d.pinned);
+  }
+
+  /** Takes `v` out of the materialized values for good (a returned value keeps its store). */
+  private inline(v: Value): void {
+    if (this.results.has(v)) {
+      this.storeOnly.add(v);
+      this.materialized.set(v, `returned by @${this.func.name}`);
+    } else {
+      this.materialized.delete(v);
+    }
+    this.forSharing.delete(v);
+    this.pinned.add(v);
+  }
+
+  private cheapToRecompute(v: Value): boolean {
+    const d = this.def.get(v)!;
+    const cls = registry[d.op].fusion;
+    if (cls === "reduce" || cls === "contraction") return reductionExtent(d) <= SMALL_REDUCTION;
+    const c = this.inlineCost(v, true);
+    return c.ops <= this.opts.recomputeLimit && c.buffers <= 3;
+  }
+
+  /** Kernels launched and bytes they move (each buffer a kernel touches, once). */
+  private score(drafts: readonly KernelDraft[]): { kernels: number; bytes: number } {
+    const kernels = this.assemble(drafts);
+    let bytes = 0;
+    for (const k of kernels) for (const v of k.buffers) bytes += size(v.type.shape) * itemsize(v.type.dtype);
+    return { kernels: kernels.length, bytes };
+  }
+
   /**
    * Materializes the latest of the needed values first and skips the values it already covers
    * (those it computes inline): storing the end of a shared chain un-shares all of the chain.
    */
   private materializeLatestFirst(needs: ReadonlyMap<Value, string>): boolean {
-    const order = new Map(this.func.body.map((o, i) => [o.result, i]));
+    const order = this.order;
     const latestFirst = [...needs].sort(([a], [b]) => (order.get(b) ?? -1) - (order.get(a) ?? -1));
     const covered = new Set<Value>();
     let progress = false;
@@ -148,6 +284,11 @@ class Fuser {
       }
     }
     return progress;
+  }
+
+  /** A value a rewrite before fusion made is named by its place in the rewritten func, primed. */
+  private nameOf(v: Value): string {
+    return this.names.get(v) ?? `%${this.order.get(v)}'`;
   }
 
   /** Returns whether anything changed. */
@@ -208,49 +349,121 @@ class Fuser {
 
   // ------------------------------------------------------------ building kernels
 
-  private buildAll(): { kernels: KernelDraft[]; needs: Map<Value, string> } {
+  private buildAll(): { kernels: KernelDraft[]; needs: Map<Value, string>; sharing: boolean } {
+    this.statuses = this.func.body.map((o) => this.status(o.result));
     const kernels: KernelDraft[] = [];
     const needs = new Map<Value, string>();
-    const inlinedBy = new Map<Value, number[]>();
+    /** How many kernels compute each value inline (a draft counts each of its values once). */
+    const inlinedBy = new Map<Value, number>();
     const roots = this.func.body.map((o) => o.result).filter((v) => this.materialized.has(v) && this.needsKernel(v));
     for (const root of roots) {
-      for (const draft of this.buildRoot(root)) {
+      for (const draft of this.buildCached(root)) {
         for (const [v, why] of draft.needs) if (!needs.has(v)) needs.set(v, why);
-        const uses = [...draft.inlined, ...[...draft.writes].filter((v) => this.storeOnly.has(v))];
-        uses.forEach((v) => {
-          const l = inlinedBy.get(v) ?? [];
-          l.push(kernels.length);
-          inlinedBy.set(v, l);
-        });
+        const use = (v: Value) => inlinedBy.set(v, (inlinedBy.get(v) ?? 0) + 1);
+        draft.inlined.forEach(use);
+        for (const v of draft.writes) if (this.storeOnly.has(v) && !draft.inlined.has(v)) use(v);
         kernels.push(draft);
       }
     }
     // Sharing is decided first: storing a shared value often removes the other reasons.
     const structural = new Map(needs);
     needs.clear();
-    // A value inlined into several kernels: recompute it when cheap, else materialize it once.
-    for (const [v, ks] of inlinedBy) {
-      const uses = new Set(ks).size;
-      if (uses < 2) continue;
-      const d = this.def.get(v)!;
-      const cls = registry[d.op].fusion;
-      if (cls === "reduce" || cls === "contraction") {
-        needs.set(v, `${d.op} result needed by ${uses} kernels`);
-        continue;
-      }
-      const cost = this.cost(v);
-      if (cost.ops > this.opts.recomputeLimit || cost.buffers > 3) {
-        needs.set(v, `used by ${uses} kernels; recomputing costs ${cost.ops} ops over ${cost.buffers} buffers`);
-      }
+    for (const [v, uses] of inlinedBy) {
+      const why = this.tooDearToShare(v, uses);
+      if (why) needs.set(v, why);
     }
-    if (needs.size) return { kernels, needs };
-    if (structural.size) return { kernels, needs: structural };
+    if (needs.size) return { kernels, needs, sharing: true };
+    if (structural.size) return { kernels, needs: structural, sharing: false };
     for (const k of kernels) {
       if (k.buffers.size <= this.opts.maxBuffers) continue;
       const v = this.largestInlined(k);
       if (v) needs.set(v, `kernel would take ${k.buffers.size} buffers (limit ${this.opts.maxBuffers} + metadata)`);
     }
-    return { kernels, needs };
+    return { kernels, needs, sharing: false };
+  }
+
+  /** A value inlined into several kernels: recomputed when cheap, else materialized once (and why). */
+  private tooDearToShare(v: Value, uses: number): string | undefined {
+    if (uses < 2 || this.pinned.has(v)) return undefined;
+    const d = this.def.get(v)!;
+    const cls = registry[d.op].fusion;
+    if (cls === "reduce" || cls === "contraction") return `${d.op} result needed by ${uses} kernels`;
+    const cost = this.cost(v);
+    if (cost.ops > this.opts.recomputeLimit || cost.buffers > 3) {
+      return `used by ${uses} kernels; recomputing costs ${cost.ops} ops over ${cost.buffers} buffers`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Applies the sharing rule before any kernel is built, in one sweep from the results back: the
+   * kernels that compute a value inline are those of its users, so each value is decided after
+   * every value that reads it, as rounds of building would decide them latest first, without
+   * building the whole program inline first. The rounds then find only what a build reveals.
+   * Kernels are numbered by their root's position in the body, twice for a scatter (its copy and
+   * its adds).
+   */
+  private shareLatestFirst(): void {
+    const inline = new Map<Value, Set<number>>();
+    const body = this.func.body;
+    for (let i = body.length - 1; i >= 0; i--) {
+      const v = body[i]!.result;
+      const uses = new Set(inline.get(v));
+      if (this.storeOnly.has(v) && this.needsKernel(v)) uses.add(2 * i);
+      if (!this.isBuffer(v)) {
+        const why = this.tooDearToShare(v, uses.size);
+        if (why) {
+          this.materialize(v, why);
+          this.forSharing.add(v);
+        }
+      }
+      const own: number[] = this.materialized.has(v) && this.needsKernel(v) ? [2 * i] : [];
+      const through = this.isBuffer(v) ? [] : [...uses];
+      body[i]!.operands.forEach((x, j) => {
+        if (this.isBuffer(x)) return;
+        const scatterAdds = body[i]!.op === "scatter_add" && j > 0;
+        if (scatterAdds && size(body[i]!.operands[2]!.type.shape) === 0) return;
+        const set = inline.get(x) ?? new Set<number>();
+        for (const k of own) set.add(scatterAdds ? k + 1 : k);
+        for (const k of through) set.add(k);
+        inline.set(x, set);
+      });
+    }
+  }
+
+  /**
+   * Drafts of each root from earlier rounds, with the status of every value they looked at (a
+   * few versions: the search goes back to earlier states).
+   */
+  private readonly built = new Map<Value, { readonly drafts: KernelDraft[]; readonly looked: Looked }[]>();
+  /** The ops' results the root being built asked about (by position in the body), and what they were. */
+  private looked = new Map<number, Status>();
+  /** Each op's result's status this round, by position (statuses change only between rounds). */
+  private statuses: Status[] = [];
+
+  /**
+   * A root's kernels depend only on the status of the values they looked at: a round rebuilds
+   * only the roots that looked at a value materialized (or pinned) since.
+   */
+  private buildCached(root: Value): KernelDraft[] {
+    const versions = this.built.get(root) ?? [];
+    const hit = versions.find((b) => this.unchanged(b.looked));
+    if (hit) return hit.drafts;
+    this.looked = new Map();
+    const drafts = this.buildRoot(root);
+    const looked = { at: [...this.looked.keys()], was: [...this.looked.values()] };
+    this.built.set(root, [{ drafts, looked }, ...versions.slice(0, 3)]);
+    return drafts;
+  }
+
+  private unchanged(looked: Looked): boolean {
+    const { at, was } = looked;
+    for (let i = 0; i < at.length; i++) if (this.statuses[at[i]!] !== was[i]) return false;
+    return true;
+  }
+
+  private status(v: Value): Status {
+    return this.isBuffer(v) ? "buffer" : this.pinned.has(v) ? "pinned" : "inline";
   }
 
   private needsKernel(v: Value): boolean {
@@ -258,19 +471,40 @@ class Fuser {
     return !(d.op === "constant") && size(v.type.shape) > 0;
   }
 
-  /** Ops and distinct buffers in the inline expression of `v`. */
-  private cost(v: Value, seen = new Set<Value>(), bufs = new Set<Value>()): { ops: number; buffers: number } {
+  /** Costs, with the values each walk looked at and whether each was a buffer then. */
+  private readonly costs = new Map<Value, { readonly cost: Cost; readonly at: readonly Value[]; readonly was: readonly boolean[] }>();
+
+  /** `inlineCost(v)`, reused while no value its walk looked at has changed status. */
+  private cost(v: Value): Cost {
+    const hit = this.costs.get(v);
+    if (hit && hit.at.every((x, i) => this.isBuffer(x) === hit.was[i])) return hit.cost;
+    const at: Value[] = [];
+    const cost = this.inlineCost(v, false, at);
+    this.costs.set(v, { cost, at, was: at.map((x) => this.isBuffer(x)) });
+    return cost;
+  }
+
+  /**
+   * Ops and distinct buffers in the inline expression of `v` (scalar constants free, if asked);
+   * `looked` collects the values whose status the walk depended on.
+   */
+  private inlineCost(v: Value, constantsFree = false, looked: Value[] = []): Cost {
+    const seen = new Set<Value>();
+    const bufs = new Set<Value>();
     let ops = 0;
+    // `v` itself counts as inline, even while it is materialized.
     const walk = (x: Value) => {
       if (seen.has(x)) return;
       seen.add(x);
-      if (this.isBuffer(x)) {
+      if (x !== v) looked.push(x);
+      if (x !== v && this.isBuffer(x)) {
         bufs.add(x);
         return;
       }
       const d = this.def.get(x)!;
       const cls = registry[d.op].fusion;
-      if (cls !== "movement") ops++;
+      const free = cls === "movement" || (constantsFree && d.op === "constant" && size(x.type.shape) <= 1);
+      if (!free) ops++;
       // An inline reduction is decided by its own sharing rule: the walk stops there.
       if (cls === "reduce" || cls === "contraction") return;
       d.operands.forEach(walk);
@@ -302,14 +536,14 @@ class Fuser {
     const gridDims = shape.flatMap((n, i) => (n > 1 ? [`p${i}`] : []));
     const isRow = (i: number) => first.reductions[i]!.scope.length === 0 && gridDims.some((v) => !first.reductionKeys[i]!.has(v));
     const rows = first.reductions.map((_, i) => i).filter(isRow);
-    if (rows.length === 0) return [first.draft(root)];
+    if (rows.length === 0) return [first.sharedDraft(root)];
     if (first.reductionValues.includes(root)) {
       // The root is itself a reduction (a matmul of row-normalized input, say): each of its
       // elements would recompute the rows, so the rows are computed once instead.
       for (const i of rows) {
         first.require(first.reductionValues[i]!, "a row reduction feeding another reduction is computed once, not once per element");
       }
-      return [first.draft(root)];
+      return [first.sharedDraft(root)];
     }
     // Any other reduction here is per element (a matmul element, or one nested in a row
     // reduction): inside the row pattern it would be recomputed for every element of the row.
@@ -318,7 +552,8 @@ class Fuser {
       for (const i of perElement) {
         first.require(first.reductionValues[i]!, "a per-element reduction feeding a row pattern is computed once, not once per row element");
       }
-      return [first.draft(root)];
+      // The rows become a row kernel once these are materialized.
+      return [first.sharedDraft(root, new Set(rows))];
     }
     const keyed = new Set<string>();
     for (const i of rows) for (const v of first.reductionKeys[i]!) keyed.add(v);
@@ -337,7 +572,7 @@ class Fuser {
     });
     const row = new KernelBuilder(this, grid, loops, vars);
     row.storeRoot(root);
-    return [row.draft(root)];
+    return [row.sharedDraft(root)];
   }
 
   private buildScatter(op: Op<"scatter_add">): KernelDraft[] {
@@ -371,14 +606,19 @@ class Fuser {
 
   // ------------------------------------------------------------ assembling the program
 
-  private finish(drafts: KernelDraft[]): Program {
+  /** The kernels launched: drafts over one grid merged, stores nothing reads dropped. */
+  private assemble(drafts: readonly KernelDraft[]): KernelDraft[] {
     const fused = this.opts.strategy === "none" ? drafts : mergeKernels(drafts, this.opts.strategy === "full");
     // Merging can leave a stored temp that no kernel reads any more (its loads were replaced by
     // the expression that computed it): drop the store, and the buffer with it.
     const read = new Set(fused.flatMap((k) => [...k.reads]));
-    const merged = fused
+    return fused
       .map((k) => k.withStores(k.stores.filter((s) => this.results.has(s.value) || read.has(s.value))))
       .filter((k) => k.stores.length > 0);
+  }
+
+  private finish(drafts: KernelDraft[]): Program {
+    const merged = this.assemble(drafts);
     const written = new Set(merged.flatMap((k) => [...k.writes]));
     const bufferName = new Map<Value, string>();
     const taken = new Set<string>();
@@ -428,7 +668,7 @@ class Fuser {
     const report: FusionNote[] = [];
     for (const op of this.func.body) {
       const why = this.materialized.get(op.result);
-      if (why && op.op !== "constant" && bufferName.has(op.result)) report.push({ value: this.names.get(op.result)!, reason: why });
+      if (why && op.op !== "constant" && bufferName.has(op.result)) report.push({ value: this.nameOf(op.result), reason: why });
     }
     return {
       name: this.func.name,
@@ -453,8 +693,14 @@ class Fuser {
   defOf(v: Value): Op | undefined {
     return this.def.get(v);
   }
-  bufferFor(v: Value): boolean {
-    return this.isBuffer(v);
+  /** Whether `v` is read from a buffer; else it is computed inline ("pinned": and must stay so). */
+  statusOf(v: Value): Status {
+    const at = this.order.get(v);
+    // A param is always a buffer.
+    if (at === undefined) return "buffer";
+    const s = this.statuses[at]!;
+    this.looked.set(at, s);
+    return s;
   }
 }
 
@@ -493,6 +739,18 @@ class KernelDraft {
   /** The kernel with only these stores, and only the reductions they still use. */
   withStores(stores: readonly StoreDraft[]): KernelDraft {
     if (stores.length === this.stores.length) return this;
+    // The search assembles the same drafts often: the same stores give the same kernel.
+    const key = stores.map((s) => this.stores.indexOf(s)).join(",");
+    const hit = this.narrowed.get(key);
+    if (hit) return hit;
+    const narrowed = this.narrow(stores);
+    this.narrowed.set(key, narrowed);
+    return narrowed;
+  }
+
+  private readonly narrowed = new Map<string, KernelDraft>();
+
+  private narrow(stores: readonly StoreDraft[]): KernelDraft {
     const byName = new Map(this.reductions.map((r) => [r.name, r]));
     const used = new Set<string>();
     const loaded = new Set<string>();
@@ -513,12 +771,15 @@ class KernelDraft {
     return new KernelDraft(k, grid, reductions, stores, reads, inlined, needs, sources, k === "matmul" ? hints : {});
   }
 
-  get writes(): Set<Value> {
-    return new Set(this.stores.map((s) => s.value));
+  private writeSet?: ReadonlySet<Value>;
+  private bufferSet?: ReadonlySet<Value>;
+
+  get writes(): ReadonlySet<Value> {
+    return (this.writeSet ??= new Set(this.stores.map((s) => s.value)));
   }
 
-  get buffers(): Set<Value> {
-    return new Set([...this.reads, ...this.writes]);
+  get buffers(): ReadonlySet<Value> {
+    return (this.bufferSet ??= new Set([...this.reads, ...this.writes]));
   }
 
   /** Loads were drafted as `v<id>`; `drafted` maps those names back to values. */
@@ -594,6 +855,7 @@ class KernelBuilder {
   readonly reductionKeys: Set<string>[] = [];
   readonly reductionValues: Value[] = [];
   private readonly reductionByKey = new Map<string, Reduction>();
+  /** compute's results by value and index (`key`). */
   private readonly memo = new Map<string, Expr>();
   private readonly exprIds = new Map<Expr, number>();
   private readonly reads = new Set<Value>();
@@ -645,6 +907,24 @@ class KernelBuilder {
     this.stores.push(guard ? { ...base, guard } : base);
   }
 
+  /**
+   * The draft, once every reduction that does not depend on some grid dim is asked to be
+   * materialized: each grid point along that dim would compute the same reduction again (a
+   * matmul nested in another matmul's loop, a sum over all rows inside a row kernel).
+   */
+  sharedDraft(root: Value, rows: ReadonlySet<number> = new Set()): KernelDraft {
+    this.reductions.forEach((r, i) => {
+      if (rows.has(i)) return;
+      const key = this.reductionKeys[i]!;
+      const repeats = this.grid.reduce((n, l) => (key.has(l.v) ? n : n * l.extent), 1);
+      if (repeats > 1) {
+        const op = this.fuser.defOf(this.reductionValues[i]!)!.op;
+        this.require(this.reductionValues[i]!, `${op} over ${size(r.loops.map((l) => l.extent))} elements would be computed ${repeats} times over, once per grid point it does not depend on`);
+      }
+    });
+    return this.draft(root);
+  }
+
   draft(root: Value, kind?: KernelKind): KernelDraft {
     const d = this.fuser.defOf(root);
     if (d) this.sources.add(d);
@@ -665,9 +945,27 @@ class KernelBuilder {
 
   /** The scalar value of `v` at `index` (one Expr per dim of v's shape). */
   emit(v: Value, index: readonly Expr[]): Expr {
-    if (this.fuser.bufferFor(v)) return this.loadValue(v, index);
+    const status = this.fuser.statusOf(v);
+    if (status === "buffer") return this.loadValue(v, index);
+    if (status === "pinned") this.requireOncePerElement(v, index);
     this.inlined.add(v);
     return this.compute(v, index);
+  }
+
+  /**
+   * A value the search keeps inline must not be computed again for grid points its index does
+   * not depend on (an operand of a matmul, say): that recomputation is what materializing it saves.
+   */
+  private requireOncePerElement(v: Value, index: readonly Expr[]): void {
+    const repeats = this.repeats(index);
+    if (repeats > 1) this.require(v, `recomputed ${repeats} times over, once per grid point it does not depend on`);
+  }
+
+  /** How many grid points ask for the element at `index`: the extents of the grid dims it does not use. */
+  private repeats(index: readonly Expr[]): number {
+    const free = new Set<string>();
+    index.forEach((e) => freeVars(e, free));
+    return this.grid.reduce((n, l) => (free.has(l.v) ? n : n * l.extent), 1);
   }
 
   private loadValue(v: Value, index: readonly Expr[]): Expr {
@@ -682,7 +980,9 @@ class KernelBuilder {
   }
 
   private key(v: Value, index: readonly Expr[]): string {
-    return `${v.id}:${index.map((e) => this.id(e)).join(",")}`;
+    let k = `${v.id}:`;
+    for (const e of index) k += `,${this.id(e)}`;
+    return k;
   }
 
   private id(e: Expr): number {
@@ -696,7 +996,11 @@ class KernelBuilder {
 
   /** Hash-consing: structurally equal expressions are one object, so sharing is visible. */
   private readonly table = new Map<string, Expr>();
+  /** What `cons` returned: consing it again gives it back. */
+  private readonly canonical = new Set<Expr>();
   private cons(e: Expr): Expr {
+    if (this.canonical.has(e)) return e;
+    // Keyed by the node's own fields and its operands' identities.
     let k: string;
     switch (e.k) {
       case "idx":
@@ -712,7 +1016,8 @@ class KernelBuilder {
         k = `r${e.name}`;
         break;
       case "op":
-        k = `o${e.op}:${e.dtype}:${e.args.map((a) => this.id(a)).join(",")}`;
+        k = `o${e.op}:${e.dtype}`;
+        for (const a of e.args) k += `,${this.id(a)}`;
         break;
       case "random":
         k = `x${e.word}:${this.id(e.key0)},${this.id(e.key1)},${this.id(e.counter)}`;
@@ -723,6 +1028,7 @@ class KernelBuilder {
     const hit = this.table.get(k);
     if (hit) return hit;
     this.table.set(k, e);
+    this.canonical.add(e);
     return e;
   }
 
@@ -866,7 +1172,7 @@ class KernelBuilder {
       this.needs.set(v, `${d.op} is needed inside a row loop`);
       return this.loadValue(v, index);
     }
-    const extent = d.op === "matmul" ? d.operands[0]!.type.shape.at(-1)! : size(d.operands[0]!.type.shape) / Math.max(1, size(v.type.shape));
+    const extent = reductionExtent(d);
     if (scope.length > 0 && extent > NEST_LIMIT) {
       this.needs.set(v, `${d.op} over ${extent} elements is needed inside another reduction's loop (nesting limit ${NEST_LIMIT})`);
       return this.loadValue(v, index);
@@ -888,7 +1194,7 @@ class KernelBuilder {
       const y = this.emit(b, [...batch, idx(r.v), j]);
       body = this.op("mul", [x, y], v.type.dtype);
       this.enclosing.pop();
-      if (this.reductions.length === 0 && this.fuser.bufferFor(a) && this.fuser.bufferFor(b)) {
+      if (this.reductions.length === 0 && this.fuser.statusOf(a) === "buffer" && this.fuser.statusOf(b) === "buffer") {
         const s = v.type.shape;
         this.matmulHint = {
           a: this.fuser.draftName(a),
@@ -949,6 +1255,12 @@ function delinearize(flat: Expr, shape: readonly number[]): Expr[] {
 
 // ------------------------------------------------------------ horizontal fusion
 
+/** How many elements one result element of a reduction (or matmul) combines. */
+function reductionExtent(d: Op): number {
+  if (d.op === "matmul") return d.operands[0]!.type.shape.at(-1)!;
+  return size(d.operands[0]!.type.shape) / Math.max(1, size(d.result.type.shape));
+}
+
 /** A kernel whose stores are one per grid point: it can share a grid with another. */
 const mergeable = (k: KernelDraft): boolean =>
   k.kind !== "row" && k.kind !== "scatter" && k.stores.every((s) => s.mode === "set" && s.loops.length === 0 && !s.guard);
@@ -958,18 +1270,21 @@ const mergeable = (k: KernelDraft): boolean =>
  * and the update that consumes it), moving a later kernel up to an earlier one when nothing in
  * between writes what it reads. A later kernel may read what the earlier one writes when it reads
  * it at the index it was written: the stored expression replaces the load. Reductions the two
- * share are computed once.
+ * share are computed once. A row kernel takes a later kernel too, which may then read the row it
+ * stores inside its own reductions (the sum of a softmax's exponentials stored by the row).
  */
-function mergeKernels(drafts: KernelDraft[], withReductions: boolean): KernelDraft[] {
+function mergeKernels(drafts: readonly KernelDraft[], withReductions: boolean): KernelDraft[] {
   // MLX-style fusion merges elementwise kernels only: no epilogues on reductions or matmuls.
   const candidate = (k: KernelDraft) => mergeable(k) && (withReductions || k.kind === "elementwise");
+  const host = (a: KernelDraft) =>
+    candidate(a) || (withReductions && a.kind === "row" && a.stores.every((s) => s.mode === "set" && !s.guard));
   const out: KernelDraft[] = [];
   for (const k of drafts) {
     let merged: KernelDraft | undefined;
     if (candidate(k)) {
       for (let j = out.length - 1; j >= 0 && !merged; j--) {
         const a = out[j]!;
-        if (candidate(a) && sameGrid(a.grid, k.grid)) merged = tryMerge(a, k);
+        if (host(a) && sameGrid(a.grid, k.grid)) merged = tryMerge(a, k);
         if (merged) out[j] = merged;
         else if (!disjoint(a.writes, k.reads)) break;
       }
@@ -979,18 +1294,36 @@ function mergeKernels(drafts: KernelDraft[], withReductions: boolean): KernelDra
   return out;
 }
 
+/** Merges already tried (drafts are immutable, and the search assembles the same ones often). */
+const merges = new WeakMap<KernelDraft, WeakMap<KernelDraft, KernelDraft | null>>();
+
 function tryMerge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
+  let byK = merges.get(a);
+  if (!byK) merges.set(a, (byK = new WeakMap()));
+  let m = byK.get(k);
+  if (m === undefined) byK.set(k, (m = merge(a, k) ?? null));
+  return m ?? undefined;
+}
+
+function merge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
   if (!disjoint(k.writes, a.reads)) return undefined;
-  // Loads of what `a` stores, at the index it stores them, become the stored expressions.
+  // Loads of what `a` stores, at the index it stores them, become the stored expressions; a
+  // row store's expression with its loop variables renamed to those of the load.
   const stored = new Map(a.stores.map((s) => [`v${s.value.id}`, s]));
+  const extents = new Map(k.reductions.flatMap((r) => [...r.scope, ...r.loops]).map((l) => [l.v, l.extent]));
   let pointwise = true;
   const renamed = new Map<string, string>();
   const substitute = (e: Expr): Expr => {
     if (e.k === "load") {
       const s = stored.get(e.buf);
       if (!s) return e;
-      if (!exprEqual(e.index, s.index)) pointwise = false;
-      return s.expr;
+      if (exprEqual(e.index, s.index)) return s.expr;
+      const renaming = s.loops.length ? rowRenaming(s.index, e.index, new Map(s.loops.map((l) => [l.v, l.extent])), extents) : undefined;
+      if (!renaming) {
+        pointwise = false;
+        return e;
+      }
+      return mapExpr(s.expr, (x) => (x.k === "idx" && renaming.has(x.v) ? idx(renaming.get(x.v)!) : x));
     }
     if (e.k === "reduced") {
       const name = renamed.get(e.name);
@@ -1010,10 +1343,7 @@ function tryMerge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
   for (const r of k.reductions) {
     const body = rewrite(r.body);
     // Only a grid-level reduction is shared: a nested one belongs to its enclosing loop.
-    const same =
-      r.scope.length === 0
-        ? reductions.find((x) => x.op === r.op && x.scope.length === 0 && sameLoops(x.loops, r.loops) && exprEqual(x.body, body))
-        : undefined;
+    const same = r.scope.length === 0 ? reductions.find((x) => sameReduction(x, r, body)) : undefined;
     if (same) {
       renamed.set(r.name, same.name);
       continue;
@@ -1033,7 +1363,13 @@ function tryMerge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
   const reads = new Set([...a.reads, ...[...k.reads].filter((v) => !a.writes.has(v))]);
   if (new Set([...reads, ...a.writes, ...k.writes]).size > 30) return undefined;
   const kind: KernelKind =
-    reductions.length === 0 ? "elementwise" : reductions.length === 1 && reductions[0]!.op === "dot" ? "matmul" : "reduce";
+    a.kind === "row"
+      ? "row"
+      : reductions.length === 0
+        ? "elementwise"
+        : reductions.length === 1 && reductions[0]!.op === "dot"
+          ? "matmul"
+          : "reduce";
   const hints = kind === "matmul" ? (a.hints.matmul ? a.hints : k.hints) : {};
   return new KernelDraft(
     kind,
@@ -1048,10 +1384,19 @@ function tryMerge(a: KernelDraft, k: KernelDraft): KernelDraft | undefined {
   );
 }
 
-const sameLoops = (a: readonly Loop[], b: readonly Loop[]) =>
-  a.length === b.length && a.every((l, i) => l.v === b[i]!.v && l.extent === b[i]!.extent);
+/** Whether grid-level `x` computes what `r` (with body `body`) does, up to the names of their loops. */
+function sameReduction(x: Reduction, r: Reduction, body: Expr): boolean {
+  if (x.op !== r.op || x.scope.length > 0 || x.loops.length !== r.loops.length) return false;
+  if (!x.loops.every((l, i) => l.extent === r.loops[i]!.extent)) return false;
+  const to = new Map(r.loops.map((l, i) => [l.v, x.loops[i]!.v]));
+  const renamed = mapExpr(body, (e) => (e.k === "idx" && to.has(e.v) ? idx(to.get(e.v)!) : e));
+  return exprEqual(x.body, renamed);
+}
 
 const sameGrid = (a: readonly Loop[], b: readonly Loop[]) =>
   a.length === b.length && a.every((l, i) => l.extent === b[i]!.extent && l.v === b[i]!.v);
 
-const disjoint = (a: ReadonlySet<Value>, b: ReadonlySet<Value>) => [...a].every((x) => !b.has(x));
+function disjoint(a: ReadonlySet<Value>, b: ReadonlySet<Value>): boolean {
+  for (const x of a) if (b.has(x)) return false;
+  return true;
+}

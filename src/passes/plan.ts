@@ -3,7 +3,8 @@
 // kernel gives its space back for later temps (best fit), or hands it straight to an output of
 // that kernel when the kernel provably reads each element before overwriting it (in place).
 // Params, results and consts are the caller's or the program's own and never live in the arena;
-// a donated param may still hand its storage to a result the same way.
+// a donated param may still hand its storage to a result the same way. Independent kernels may
+// run in another order than fusion gave, when that lets big temps die sooner.
 import {
   type Expr,
   exprEqual,
@@ -17,6 +18,7 @@ import {
   type TensorType,
   typeStr,
 } from "../ir/index.js";
+import { rowRenaming } from "./regions.js";
 
 export const ARENA_ALIGN = 256;
 
@@ -46,6 +48,8 @@ export type PlannedProgram = Program & { readonly plan: MemoryPlan };
 export interface PlanOptions {
   /** Param buffer names whose storage the caller gives up: results may be written over them. */
   readonly donate?: readonly string[];
+  /** Reorder independent kernels when that lowers the peak (default true). */
+  readonly schedule?: boolean;
 }
 
 export const bufferBytes = (t: TensorType): number => size(t.shape) * itemsize(t.dtype);
@@ -184,19 +188,29 @@ class Arena {
 // ------------------------------------------------------------ in place
 
 /**
- * `output` may be written over `input` in kernel `k` when each grid point reads `input` only at
- * the element it writes of `output`, and reads it before writing it: an elementwise kernel,
- * one unguarded "set" store to `output`, every load of `input` at that store's index, and no
- * load of `input` in a later store of the kernel (a thread runs its stores in order).
+ * `output` may be written over `input` in kernel `k` when each grid point reads `input` only
+ * where it writes `output`, and reads each element before writing it: one unguarded "set" store
+ * to `output`, every load of `input` in the stores at that store's index, none in a later store
+ * (a thread runs its stores in order). Reductions may not read `input` (a matmul's elementwise
+ * epilogue qualifies, its operands do not), except in a row kernel, whose reductions all finish
+ * before any store of the row: there they may read the row the grid point writes.
  */
 function canWriteOver(k: Kernel, output: ProgramBuffer, input: ProgramBuffer): boolean {
-  if (k.kind !== "elementwise" || k.reductions.length > 0) return false;
   if (size(output.type.shape) !== size(input.type.shape)) return false;
   if (itemsize(output.type.dtype) !== itemsize(input.type.dtype)) return false;
   const at = k.stores.findIndex((s) => s.buf === output.name);
   if (at < 0 || k.stores.slice(at + 1).some((s) => s.buf === output.name)) return false;
   const store = k.stores[at]!;
-  if (store.mode !== "set" || store.guard || store.loops.length > 0) return false;
+  const row = k.kind === "row" && store.loops.length > 0;
+  if (store.mode !== "set" || store.guard || (store.loops.length > 0 && !row)) return false;
+  const rowLoops = new Map(store.loops.map((l) => [l.v, l.extent]));
+  const extents = new Map(k.reductions.flatMap((r) => [...r.scope, ...r.loops]).map((l) => [l.v, l.extent]));
+  for (const r of k.reductions) {
+    for (const l of collectLoads(r.body, new Set())) {
+      if (l.k !== "load" || l.buf !== input.name) continue;
+      if (!row || !rowRenaming(store.index, l.index, rowLoops, extents)) return false;
+    }
+  }
   for (const [i, s] of k.stores.entries()) {
     const loads = new Set<Expr>();
     collectLoads(s.index, loads);
@@ -212,6 +226,10 @@ function canWriteOver(k: Kernel, output: ProgramBuffer, input: ProgramBuffer): b
 
 // ------------------------------------------------------------ plan
 
+/**
+ * Plans the program in its own kernel order, and in the order `scheduleForMemory` gives; keeps
+ * the reordered kernels when their arena is smaller.
+ */
 export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
   const byName = new Map(program.buffers.map((b) => [b.name, b]));
   const donated = new Set(opts.donate ?? []);
@@ -222,9 +240,107 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
   }
   // A donated param that is also returned stays alive after the program.
   for (const n of program.results) donated.delete(n);
-
-  const temps = new Set(program.buffers.filter((b) => b.kind === "temp").map((b) => b.name));
   const access = program.kernels.map(kernelAccess);
+  const given = planOrder(program, program.kernels, access, donated);
+  if (opts.schedule === false) return { ...program, plan: given };
+  const order = scheduleForMemory(program, access);
+  if (order.every((k, i) => k === i)) return { ...program, plan: given };
+  const kernels = order.map((i) => program.kernels[i]!);
+  const reordered = planOrder(program, kernels, order.map((i) => access[i]!), donated);
+  return reordered.peakBytes < given.peakBytes ? { ...program, kernels, plan: reordered } : { ...program, plan: given };
+}
+
+/**
+ * Of the kernels whose inputs are ready (every earlier kernel they conflict with has run), the
+ * one that frees the most temp bytes, net of the temps it creates, runs next; ties keep the
+ * given order. Kernel indices in run order.
+ */
+export function scheduleForMemory(program: Program, access: readonly KernelAccess[]): number[] {
+  const bytes = new Map(program.buffers.filter((b) => b.kind === "temp").map((b) => [b.name, alignUp(bufferBytes(b.type))]));
+  const touches = access.map((a) => [...new Set([...a.reads, ...a.writes])]);
+  const blockers = orderConstraints(access);
+  const users = new Map<string, number>();
+  for (const t of touches) for (const n of t) if (bytes.has(n)) users.set(n, (users.get(n) ?? 0) + 1);
+  const waiting = access.map(() => 0);
+  const unblocks: number[][] = access.map(() => []);
+  blockers.forEach((before, j) => {
+    waiting[j] = before.size;
+    for (const i of before) unblocks[i]!.push(j);
+  });
+  const created = new Set<string>();
+  const ready = new Set(access.flatMap((_, j) => (waiting[j] === 0 ? [j] : [])));
+  const order: number[] = [];
+  const growth = (j: number) => {
+    let g = 0;
+    for (const n of touches[j]!) {
+      const b = bytes.get(n);
+      if (b === undefined) continue;
+      if (!created.has(n)) g += b;
+      if (users.get(n) === 1) g -= b;
+    }
+    return g;
+  };
+  while (ready.size > 0) {
+    let pick = -1;
+    let best = Infinity;
+    for (const j of ready) {
+      const g = growth(j);
+      if (g < best || (g === best && j < pick)) [pick, best] = [j, g];
+    }
+    ready.delete(pick);
+    order.push(pick);
+    for (const n of touches[pick]!) {
+      if (!bytes.has(n)) continue;
+      created.add(n);
+      users.set(n, users.get(n)! - 1);
+    }
+    for (const j of unblocks[pick]!) if (--waiting[j]! === 0) ready.add(j);
+  }
+  return order;
+}
+
+/**
+ * For each kernel, the earlier kernels it must follow: the last writer of each buffer it
+ * touches, and for a buffer it writes, every reader since that write (transitively, every
+ * earlier kernel that writes what it touches or touches what it writes).
+ */
+function orderConstraints(access: readonly KernelAccess[]): Set<number>[] {
+  const lastWriter = new Map<string, number>();
+  const readersSince = new Map<string, number[]>();
+  return access.map((a, j) => {
+    const before = new Set<number>();
+    for (const n of a.reads) {
+      const w = lastWriter.get(n);
+      if (w !== undefined) before.add(w);
+    }
+    for (const n of a.writes) {
+      const w = lastWriter.get(n);
+      if (w !== undefined) before.add(w);
+      for (const r of readersSince.get(n) ?? []) before.add(r);
+    }
+    for (const n of a.reads) {
+      if (a.writes.has(n)) continue;
+      const readers = readersSince.get(n);
+      if (readers) readers.push(j);
+      else readersSince.set(n, [j]);
+    }
+    for (const n of a.writes) {
+      lastWriter.set(n, j);
+      readersSince.set(n, []);
+    }
+    before.delete(j);
+    return before;
+  });
+}
+
+function planOrder(
+  program: Program,
+  kernels: readonly Kernel[],
+  access: readonly KernelAccess[],
+  donated: ReadonlySet<string>,
+): MemoryPlan {
+  const byName = new Map(program.buffers.map((b) => [b.name, b]));
+  const temps = new Set(program.buffers.filter((b) => b.kind === "temp").map((b) => b.name));
   const ranges = liveRangesOf(access, new Set([...temps, ...donated, ...program.results]));
   const tempBytes = (n: string) => alignUp(bufferBytes(byName.get(n)!.type));
 
@@ -235,7 +351,16 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
   /** Temps whose space was handed to an output: not freed at their death. */
   const handedOver = new Set<string>();
 
-  program.kernels.forEach((k, i) => {
+  // Temps by the kernel that first and last touches them, in buffer order.
+  const bornAt = kernels.map((): string[] => []);
+  const lastAt = kernels.map((): string[] => []);
+  for (const n of temps) {
+    const r = ranges.get(n);
+    if (!r) continue;
+    bornAt[r[0]]!.push(n);
+    lastAt[r[1]]!.push(n);
+  }
+  kernels.forEach((k, i) => {
     const a = access[i]!;
     const born = (n: string) => ranges.get(n)?.[0] === i && a.writes.has(n) && !a.reads.has(n);
     const dying = (n: string) => {
@@ -244,10 +369,9 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
       const placed = !temps.has(n) || offsets[n] !== undefined;
       return placed && r?.[1] === i && a.reads.has(n) && !a.writes.has(n) && !handedOver.has(n);
     };
-    const bornTemps = [...temps].filter((n) => ranges.get(n)?.[0] === i);
-    for (const n of bornTemps) {
+    for (const n of bornAt[i]!) {
       const out = byName.get(n)!;
-      const input = born(n) ? [...temps].find((m) => dying(m) && canWriteOver(k, out, byName.get(m)!)) : undefined;
+      const input = born(n) ? lastAt[i]!.find((m) => dying(m) && canWriteOver(k, out, byName.get(m)!)) : undefined;
       if (input !== undefined) {
         offsets[n] = offsets[input]!;
         handedOver.add(input);
@@ -264,8 +388,8 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
       handedOver.add(input);
       inPlace.push({ kernel: k.name, output: n, input });
     }
-    for (const n of temps) {
-      if (ranges.get(n)?.[1] === i && !handedOver.has(n)) arena.release(offsets[n]!, tempBytes(n));
+    for (const n of lastAt[i]!) {
+      if (!handedOver.has(n)) arena.release(offsets[n]!, tempBytes(n));
     }
   });
   for (const n of temps) {
@@ -273,15 +397,7 @@ export function plan(program: Program, opts: PlanOptions = {}): PlannedProgram {
     if (r) liveRanges[n] = [r[0], r[1]];
   }
   const naivePeakBytes = [...temps].reduce((s, n) => s + tempBytes(n), 0);
-  const memory: MemoryPlan = {
-    arenaBytes: arena.end,
-    offsets,
-    inPlace,
-    peakBytes: arena.end,
-    naivePeakBytes,
-    liveRanges,
-  };
-  return { ...program, plan: memory };
+  return { arenaBytes: arena.end, offsets, inPlace, peakBytes: arena.end, naivePeakBytes, liveRanges };
 }
 
 // ------------------------------------------------------------ text

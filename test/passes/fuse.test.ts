@@ -143,6 +143,56 @@ describe("kernels over the same grid merge", () => {
   });
 });
 
+describe("a row kernel takes a later kernel over the same rows", () => {
+  it("softmax's exponentials and the log of their row sums: one row kernel, the max computed once", () => {
+    const f = parseFunc(`func @f(%x: f32[4,8]) -> (f32[4,8], f32[4]) {
+  %0 = reduce_max %x {axes = [1]} : f32[4]
+  %1 = reshape %0 {shape = [4, 1]} : f32[4,1]
+  %2 = broadcast %1 {shape = [4, 8]} : f32[4,8]
+  %3 = sub %x, %2 : f32[4,8]
+  %4 = exp %3 : f32[4,8]
+  %5 = reduce_sum %4 {axes = [1]} : f32[4]
+  %6 = log %5 : f32[4]
+  return %4, %6
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["row"]);
+    expect(p.kernels[0]!.reductions.map((r) => r.op)).toEqual(["max", "sum"]);
+    expect(p.kernels[0]!.stores.map((s) => s.loops.length)).toEqual([1, 0]);
+    const inputs = inputsFor(f);
+    interpretProgram(p, inputs).forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(interpret(f, inputs)[i]!.data)));
+  });
+
+  it("reads the row it stores inside a later reduction: the stored expression, at the reduction's index", () => {
+    // %a (ten ops) is stored for the matmul, which would otherwise compute it twice over; the
+    // sum over its rows joins the row kernel that stores it and reads abs(...) at r1, not %t0.
+    const f = parseFunc(`func @f(%x: f32[4,8], %w: f32[2,4]) -> (f32[4], f32[2,8]) {
+  %0 = reduce_max %x {axes = [1]} : f32[4]
+  %1 = reshape %0 {shape = [4, 1]} : f32[4,1]
+  %2 = broadcast %1 {shape = [4, 8]} : f32[4,8]
+  %3 = sub %x, %2 : f32[4,8]
+  %4 = exp %3 : f32[4,8]
+  %c = constant {dtype = f32, shape = [], data = [3]} : f32[]
+  %b = broadcast %c {shape = [4, 8]} : f32[4,8]
+  %5 = mul %4, %b : f32[4,8]
+  %6 = add %5, %b : f32[4,8]
+  %7 = mul %6, %6 : f32[4,8]
+  %8 = sqrt %7 : f32[4,8]
+  %n = neg %8 : f32[4,8]
+  %a = abs %n : f32[4,8]
+  %9 = reduce_sum %a {axes = [1]} : f32[4]
+  %10 = matmul %w, %a : f32[2,8]
+  return %9, %10
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["row", "matmul"]);
+    expect(p.kernels[0]!.stores.map((s) => s.buf)).toEqual(["t0", "out0"]);
+    expect(printProgram(p)).toContain("%red1 = reduce_sum over r1<8>: abs(neg(sqrt($r1_0 * $r1_0)))");
+    const inputs = inputsFor(f);
+    interpretProgram(p, inputs).forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(interpret(f, inputs)[i]!.data)));
+  });
+});
+
 describe("the fusion report says why each value was materialized", () => {
   it("names the value and the reason", () => {
     const p = fuse(program("softmax"), { strategy: "elementwise" });
@@ -164,5 +214,107 @@ describe("the fusion report says why each value was materialized", () => {
     for (const k of p.kernels) expect(k.buffers.length).toBeLessThanOrEqual(30);
     const inputs = inputsFor(f);
     expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
+  });
+});
+
+describe("a reduction inside another's loop is computed once per element it stands for", () => {
+  it("a @ (h @ w): the inner matmul is materialized rather than recomputed for every row of a", () => {
+    // Nested, h @ w would be computed 6 times over: once per row p0 of a, which it does not depend on.
+    const f = parseFunc(`func @chain(%a: f32[6,6], %h: f32[6,4], %w: f32[4,3]) -> (f32[6,3]) {
+  %0 = matmul %h, %w : f32[6,3]
+  %1 = matmul %a, %0 : f32[6,3]
+  return %1
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["matmul", "matmul"]);
+    expect(p.report[0]).toEqual({
+      value: "%0",
+      reason: "matmul over 4 elements would be computed 6 times over, once per grid point it does not depend on",
+    });
+    const inputs = inputsFor(f);
+    expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
+  });
+
+  it("a small reduction nested at one element per grid point stays nested", () => {
+    // Each of the 4 rows' max is needed once, inside the sum over rows: nothing is repeated.
+    const f = parseFunc(`func @f(%x: f32[4,3]) -> (f32[]) {
+  %0 = reduce_max %x {axes = [1]} : f32[4]
+  %1 = reduce_sum %0 {axes = [0]} : f32[]
+  return %1
+}`);
+    expect(fuse(f).kernels.map((k) => k.kind)).toEqual(["reduce"]);
+  });
+});
+
+describe("the gradient of take_along_axis is a one-hot, not a scatter", () => {
+  it("cross-entropy and its gradient: the loss in one kernel, the gradient in one row kernel", () => {
+    const p = kernels("cross-entropy-grad", "full");
+    expect(p.kernels.map((k) => k.kind)).toEqual(["reduce", "row"]);
+    // The label's cell compared with the class index, in the row kernel's store.
+    expect(printProgram(p)).toContain("== ($s0_0 % 5), 0f + neg($s0_2), 0f) +");
+  });
+
+  it("without fusion the scatter stays: a zero fill, the adds, and what reads them", () => {
+    const p = kernels("cross-entropy-grad", "elementwise");
+    expect(p.kernels.filter((k) => k.kind === "scatter")).toHaveLength(1);
+  });
+});
+
+describe("sharing decisions are revisited one value at a time", () => {
+  // %4 = exp(x * 2 + 1) * 3 - 4: five ops and four scalar constants, over the recompute limit
+  // of 8 as the rules count (constants included), cheap once literals are free.
+  const shared = (consumer: string) =>
+    parseFunc(`func @f(%x: f32[4,3], %w: f32[2,4]) -> (f32[], ${consumer.includes("matmul") ? "f32[2,3]" : "f32[4,3]"}) {
+  %c2 = constant {dtype = f32, shape = [], data = [2]} : f32[]
+  %c1 = constant {dtype = f32, shape = [], data = [1]} : f32[]
+  %c3 = constant {dtype = f32, shape = [], data = [3]} : f32[]
+  %c4 = constant {dtype = f32, shape = [], data = [4]} : f32[]
+  %b2 = broadcast %c2 {shape = [4, 3]} : f32[4,3]
+  %b1 = broadcast %c1 {shape = [4, 3]} : f32[4,3]
+  %b3 = broadcast %c3 {shape = [4, 3]} : f32[4,3]
+  %b4 = broadcast %c4 {shape = [4, 3]} : f32[4,3]
+  %0 = mul %x, %b2 : f32[4,3]
+  %1 = add %0, %b1 : f32[4,3]
+  %2 = exp %1 : f32[4,3]
+  %3 = mul %2, %b3 : f32[4,3]
+  %4 = sub %3, %b4 : f32[4,3]
+  %5 = reduce_sum %4 {axes = [0, 1]} : f32[]
+  ${consumer}
+  return %5, %6
+}`);
+
+  it("a value stored because two kernels use it goes back inline when that saves a kernel", () => {
+    const f = shared("%6 = mul %4, %b2 : f32[4,3]");
+    const p = fuse(f);
+    // The sum and the product each compute %4: two kernels, not three.
+    expect(p.kernels.map((k) => k.kind)).toEqual(["reduce", "elementwise"]);
+    expect(p.report.map((n) => n.value)).toEqual(["%13", "%14"]);
+    const inputs = inputsFor(f);
+    interpretProgram(p, inputs).forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(interpret(f, inputs)[i]!.data)));
+  });
+
+  it("but stays stored when a kernel would compute it again for grid points it does not depend on", () => {
+    // As a matmul operand, %4[r0, p1] would be computed for each of the 2 rows p0 of the result.
+    const f = shared("%6 = matmul %w, %4 : f32[2,3]");
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["elementwise", "reduce", "matmul"]);
+    expect(p.report[0]).toEqual({ value: "%12", reason: "used by 2 kernels; recomputing costs 9 ops over 1 buffers" });
+    const inputs = inputsFor(f);
+    interpretProgram(p, inputs).forEach((t, i) => expect(Array.from(t.data)).toEqual(Array.from(interpret(f, inputs)[i]!.data)));
+  });
+});
+
+describe("training steps", () => {
+  it("an MLP step (dense, relu, dense, cross-entropy, Adam) in nine kernels, none a scatter", () => {
+    const p = kernels("mlp-step", "full");
+    expect(p.kernels.map((k) => k.kind)).toEqual(["matmul", "matmul", "reduce", "row", "matmul", "matmul", "reduce", "matmul", "reduce"]);
+    expect(kernels("mlp-step", "elementwise").kernels).toHaveLength(23);
+  });
+
+  it("a GCN step computes what the graph computes under every strategy", () => {
+    const full = kernels("gcn-step", "full");
+    expect(full.kernels.some((k) => k.kind === "scatter")).toBe(false);
+    expect(full.kernels.length * 2).toBeLessThanOrEqual(kernels("gcn-step", "elementwise").kernels.length);
+    kernels("gcn-step", "none");
   });
 });

@@ -72,11 +72,11 @@ describe("plan: live ranges and offsets", () => {
     expect(same.arenaBytes).toBe(1024);
   });
 
-  it("needs equal element counts and item sizes, and an elementwise kernel", () => {
-    const build = (outType: ReturnType<typeof f32>, kind: "elementwise" | "reduce" = "elementwise") => {
+  it("needs equal element counts and item sizes", () => {
+    const build = (outType: ReturnType<typeof f32>) => {
       const b = new ProgramBuilder().param("x", f32(256)).temp("t0", f32(256)).temp("t1", outType).result("out0", outType);
       b.kernel([{ out: "t0", value: add(b.at("x"), one) }]);
-      b.kernel([{ out: "t1", value: mul(b.at("t0"), two) }], { kind });
+      b.kernel([{ out: "t1", value: mul(b.at("t0"), two) }]);
       b.kernel([{ out: "out0", value: b.at("t1") }]);
       return plan(b.build()).plan;
     };
@@ -89,9 +89,61 @@ describe("plan: live ranges and offsets", () => {
     expect(f16.offsets).toEqual({ t0: 0, t1: 1024 });
     const i32 = build(ty("int32", 256)); // same count, same item size
     expect(i32.inPlace).toEqual([{ kernel: "k1", output: "t1", input: "t0" }]);
-    const reduce = build(f32(256), "reduce");
-    expect(reduce.inPlace).toEqual([]);
-    expect(reduce.arenaBytes).toBe(2048);
+  });
+
+  /** x: f32[16,16], w: f32[16,16]; k1 is a matmul t1 = t0 @ w or x @ w, its epilogue reading t0. */
+  const matmul = (operand: "t0" | "x") => {
+    const b = new ProgramBuilder().param("x", f32(16, 16)).param("w", f32(16, 16)).temp("t0", f32(16, 16)).temp("t1", f32(16, 16));
+    b.result("out0", f32(16, 16));
+    const at = iadd(imul(idx("p0"), 16), idx("p1"));
+    b.kernel([{ out: "t0", value: add(b.at("x"), one) }], { grid: [256] });
+    const dot = mul(b.at(operand, iadd(imul(idx("p0"), 16), idx("r0"))), b.at("w", iadd(imul(idx("r0"), 16), idx("p1"))));
+    const red = { name: "red0", op: "dot", scope: [], loops: [{ v: "r0", extent: 16 }], body: dot, dtype: "float32" } as const;
+    const epilogue = sop("max", [add({ k: "reduced", name: "red0", dtype: "float32" }, b.at("t0", at)), lit(0, "float32")], "float32");
+    b.kernel([{ out: "t1", value: epilogue, index: at }], { kind: "matmul", grid: [16, 16], reductions: [red] });
+    b.kernel([{ out: "out0", value: b.at("t1") }], { grid: [256] });
+    return plan(b.build()).plan;
+  };
+
+  it("writes a matmul's epilogue over a temp only the epilogue reads", () => {
+    // Each grid point reads t0 at the element it writes, after its dot product: t1 takes t0's place.
+    const m = matmul("x");
+    expect(m.inPlace).toEqual([{ kernel: "k1", output: "t1", input: "t0" }]);
+    expect(m.arenaBytes).toBe(1024);
+  });
+
+  it("never writes over a temp a reduction reads", () => {
+    // t0 is also the matmul's left operand: grid point (i, j) writes t1[i, j] while (i, j') still reads row i.
+    const m = matmul("t0");
+    expect(m.inPlace).toEqual([]);
+    expect(m.arenaBytes).toBe(2048);
+  });
+
+  /** A softmax-like row kernel over x: f32[4,8]: t1[p0, c0] = exp(t0[p0, c0] - max over the row read at `rowOf`). */
+  const rowKernel = (rowOf: Expr) => {
+    const b = new ProgramBuilder().param("x", f32(4, 8)).temp("t0", f32(4, 8)).temp("t1", f32(4, 8)).result("out0", f32(4, 8));
+    b.kernel([{ out: "t0", value: add(b.at("x"), one) }], { grid: [32] });
+    const body = b.at("t0", iadd(imul(rowOf, 8), idx("r0")));
+    const red = { name: "red0", op: "max", scope: [], loops: [{ v: "r0", extent: 8 }], body, dtype: "float32" } as const;
+    const at = iadd(imul(idx("p0"), 8), idx("c0"));
+    const value = sop("exp", [sop("sub", [b.at("t0", at), { k: "reduced", name: "red0", dtype: "float32" }], "float32")], "float32");
+    b.kernel([{ out: "t1", value, index: at, loops: [{ v: "c0", extent: 8 }] }], { kind: "row", grid: [4], reductions: [red] });
+    b.kernel([{ out: "out0", value: b.at("t1") }], { grid: [32] });
+    return plan(b.build()).plan;
+  };
+
+  it("writes a row kernel's row over the row its reductions read", () => {
+    // The row's max is complete before any element of the row is stored.
+    const m = rowKernel(idx("p0"));
+    expect(m.inPlace).toEqual([{ kernel: "k1", output: "t1", input: "t0" }]);
+    expect(m.arenaBytes).toBe(256);
+  });
+
+  it("never writes a row over an input its reductions read in another row", () => {
+    // Row p0 reads row 3 - p0, which another threadgroup may already have overwritten.
+    const m = rowKernel(sop("sub", [lit(3, "int32"), idx("p0")], "int32"));
+    expect(m.inPlace).toEqual([]);
+    expect(m.arenaBytes).toBe(512);
   });
 
   it("never writes over an input that a later store of the same kernel still reads", () => {
@@ -134,12 +186,44 @@ describe("plan: live ranges and offsets", () => {
     b.kernel([{ out: "out0", value: add(b.at("A"), b.at("C")) }]);
     b.kernel([{ out: "D", value: add(b.at("y"), lit(3, "float32")) }]);
     b.kernel([{ out: "out1", value: add(b.at("B"), b.at("D")) }]);
-    const m = plan(b.build()).plan;
+    const m = plan(b.build(), { schedule: false }).plan;
     expect(m.liveRanges).toEqual({ A: [0, 3], B: [1, 5], C: [2, 3], D: [4, 5] });
     expect(m.offsets).toEqual({ A: 0, B: 1024, C: 1280, D: 1280 });
     expect(m.arenaBytes).toBe(1792);
     expect(m.naivePeakBytes).toBe(2048);
     expect(m.inPlace).toEqual([]);
+  });
+
+  it("runs independent kernels in the order that frees temps soonest when that lowers the peak", () => {
+    // The program above: B (256 B) and D (256 B) feed k5 and nothing needs them first. Ready
+    // kernels that grow the live bytes least run first: k1 (+256), k4 (+256), k5 (-512), k2
+    // (+512), k0 (+1024), k3 (-1536). C then reuses B and D's space: 1536 bytes, not 1792.
+    const b = new ProgramBuilder()
+      .param("x", f32(256))
+      .param("y", f32(64))
+      .param("z", f32(128))
+      .temp("A", f32(256))
+      .temp("B", f32(64))
+      .temp("C", f32(128))
+      .temp("D", f32(64))
+      .result("out0", f32(128))
+      .result("out1", f32(64));
+    b.kernel([{ out: "A", value: add(b.at("x"), one) }]);
+    b.kernel([{ out: "B", value: mul(b.at("y"), two) }]);
+    b.kernel([{ out: "C", value: mul(b.at("z"), two) }]);
+    b.kernel([{ out: "out0", value: add(b.at("A"), b.at("C")) }]);
+    b.kernel([{ out: "D", value: add(b.at("y"), lit(3, "float32")) }]);
+    b.kernel([{ out: "out1", value: add(b.at("B"), b.at("D")) }]);
+    const p = plan(b.build());
+    expect(p.kernels.map((k) => k.name)).toEqual(["k1", "k4", "k5", "k2", "k0", "k3"]);
+    expect(p.plan.liveRanges).toEqual({ A: [4, 5], B: [0, 2], C: [3, 5], D: [1, 2] });
+    expect(p.plan.offsets).toEqual({ A: 512, B: 0, C: 0, D: 256 });
+    expect(p.plan.arenaBytes).toBe(1536);
+  });
+
+  it("keeps the given order when reordering does not lower the peak", () => {
+    const p = plan(chain().build());
+    expect(p.kernels.map((k) => k.name)).toEqual(["k0", "k1", "k2"]);
   });
 
   it("grows a free block at the end of the arena rather than starting a new one", () => {
@@ -354,11 +438,29 @@ function expectedRanges(kernels: readonly KernelSpec[]): Map<number, [number, nu
   return m;
 }
 
+/** Whether `b` must run after `a` (a before b in the program): one writes a temp the other touches. */
+function conflict(a: KernelSpec, b: KernelSpec): boolean {
+  const touches = (k: KernelSpec) => new Set([...k.writes, ...k.reads.map((r) => r.temp)]);
+  const [ta, tb] = [touches(a), touches(b)];
+  return a.writes.some((t) => tb.has(t)) || b.writes.some((t) => ta.has(t));
+}
+
 describe("plan: random schedules", () => {
   it("never overlaps two temps that are alive at once, and fits the live bytes of every kernel", () => {
     fc.assert(
-      fc.property(schedule, ({ temps, kernels }) => {
-        const m = plan(buildSchedule(temps, kernels)).plan;
+      fc.property(schedule, ({ temps, kernels: given }) => {
+        const planned = plan(buildSchedule(temps, given));
+        const m = planned.plan;
+        // The kernels run in the planned order: every pair that conflicts keeps its order.
+        const order = planned.kernels.map((k) => Number(k.name.slice(1)));
+        expect([...order].sort((a, b) => a - b)).toEqual(given.map((_, i) => i));
+        given.forEach((a, i) =>
+          given.forEach((b, j) => {
+            if (i < j && conflict(a, b)) expect(order.indexOf(i)).toBeLessThan(order.indexOf(j));
+          }),
+        );
+        expect(m.peakBytes).toBeLessThanOrEqual(plan(buildSchedule(temps, given), { schedule: false }).plan.peakBytes);
+        const kernels = order.map((i) => given[i]!);
         const ranges = expectedRanges(kernels);
         const name = (i: number) => `t${i}`;
         const index = (n: string) => Number(n.slice(1));
@@ -366,15 +468,14 @@ describe("plan: random schedules", () => {
         for (const [t, r] of ranges) expect(m.liveRanges[name(t)]).toEqual(r);
         expect(Object.keys(m.offsets).sort()).toEqual(Object.keys(m.liveRanges).sort());
 
-        // Each in-place decision, checked against the specs: an elementwise kernel where the
-        // input dies and the output is born, same bytes per element and count, every read of
-        // the input unshifted and in a store no later than the output's.
+        // Each in-place decision, checked against the specs: a kernel (no reductions here, of
+        // any kind) where the input dies and the output is born, same bytes per element and
+        // count, every read of the input unshifted and in a store no later than the output's.
         const pairs = new Set<string>();
         for (const p of m.inPlace) {
-          const ki = Number(p.kernel.slice(1));
+          const ki = order.indexOf(Number(p.kernel.slice(1)));
           const k = kernels[ki]!;
           const [o, i] = [index(p.output), index(p.input)];
-          expect(k.elementwise).toBe(true);
           expect(ranges.get(i)![1]).toBe(ki);
           expect(ranges.get(o)![0]).toBe(ki);
           expect(temps[o]!.n).toBe(temps[i]!.n);
@@ -411,7 +512,8 @@ describe("plan: random schedules", () => {
         }
         kernels.forEach((_, k) => {
           const alive = live.filter((t) => ranges.get(t)![0] <= k && k <= ranges.get(t)![1]);
-          const shared = m.inPlace.filter((p) => p.kernel === `k${k}`).reduce((s, p) => s + bytesOf(temps[index(p.input)]!), 0);
+          const kernel = `k${order[k]}`;
+          const shared = m.inPlace.filter((p) => p.kernel === kernel).reduce((s, p) => s + bytesOf(temps[index(p.input)]!), 0);
           const bytes = alive.reduce((s, t) => s + bytesOf(temps[t]!), 0) - shared;
           expect(m.arenaBytes).toBeGreaterThanOrEqual(bytes);
         });

@@ -12,6 +12,7 @@ import {
   type Loop,
   type Program,
   type ProgramBuffer,
+  type Reduction,
   size,
   type Store,
   type TensorType,
@@ -26,12 +27,15 @@ export interface StoreSpec {
   /** Default: p0 over a one-dimensional grid. */
   readonly index?: Expr;
   readonly mode?: "set" | "add";
+  /** Store loops (a row kernel's), default none. */
+  readonly loops?: readonly Loop[];
 }
 
 export interface KernelOpts {
   readonly kind?: KernelKind;
   /** Default: one loop p0 over the first output's size. */
   readonly grid?: readonly number[];
+  readonly reductions?: readonly Reduction[];
 }
 
 export class ProgramBuilder {
@@ -79,12 +83,13 @@ export class ProgramBuilder {
     const grid: Loop[] = extents.map((extent, i) => ({ v: `p${i}`, extent }));
     const built: Store[] = stores.map((s) => ({
       buf: s.out,
-      loops: [],
+      loops: s.loops ?? [],
       index: s.index ?? idx("p0"),
       value: s.value,
       mode: s.mode ?? "set",
     }));
     const reads = new Set<string>();
+    for (const r of opts.reductions ?? []) loadsOf(r.body, reads);
     for (const s of built) {
       loadsOf(s.index, reads);
       loadsOf(s.value, reads);
@@ -101,7 +106,7 @@ export class ProgramBuilder {
       kind: opts.kind ?? "elementwise",
       buffers,
       grid,
-      reductions: [],
+      reductions: [...(opts.reductions ?? [])],
       stores: built,
       hints: {},
       sources: [],
