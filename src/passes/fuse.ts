@@ -917,9 +917,18 @@ class KernelBuilder {
       if (rows.has(i)) return;
       const key = this.reductionKeys[i]!;
       const repeats = this.grid.reduce((n, l) => (key.has(l.v) ? n : n * l.extent), 1);
+      const value = this.reductionValues[i]!;
+      const op = () => this.fuser.defOf(value)!.op;
+      const over = size(r.loops.map((l) => l.extent));
       if (repeats > 1) {
-        const op = this.fuser.defOf(this.reductionValues[i]!)!.op;
-        this.require(this.reductionValues[i]!, `${op} over ${size(r.loops.map((l) => l.extent))} elements would be computed ${repeats} times over, once per grid point it does not depend on`);
+        this.require(value, `${op()} over ${over} elements would be computed ${repeats} times over, once per grid point it does not depend on`);
+        return;
+      }
+      // Reached through a gather: more grid points than the value has elements ask for it.
+      const points = this.grid.reduce((n, l) => (key.has(l.v) ? n * l.extent : n), 1);
+      const distinct = size(value.type.shape);
+      if (points > distinct) {
+        this.require(value, `${op()} over ${over} elements would be computed at ${points} grid points for its ${distinct} values`);
       }
     });
     return this.draft(root);

@@ -235,6 +235,20 @@ describe("a reduction inside another's loop is computed once per element it stan
     expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
   });
 
+  it("take(h @ w, src): the matmul is computed once per row of h, not once per gathered row", () => {
+    // 10 gathered rows of a 3-row product: nested, each product row would be computed about 3 times.
+    const f = parseFunc(`func @gather(%h: f32[3,4], %w: f32[4,2], %src: i32[10]) -> (f32[10,2]) {
+  %0 = matmul %h, %w : f32[3,2]
+  %1 = gather %0, %src {axis = 0} : f32[10,2]
+  return %1
+}`);
+    const p = fuse(f);
+    expect(p.kernels.map((k) => k.kind)).toEqual(["matmul", "elementwise"]);
+    expect(p.report[0]).toEqual({ value: "%0", reason: "matmul over 4 elements would be computed at 20 grid points for its 6 values" });
+    const inputs = inputsFor(f);
+    expect(Array.from(interpretProgram(p, inputs)[0]!.data)).toEqual(Array.from(interpret(f, inputs)[0]!.data));
+  });
+
   it("a small reduction nested at one element per grid point stays nested", () => {
     // Each of the 4 rows' max is needed once, inside the sum over rows: nothing is repeated.
     const f = parseFunc(`func @f(%x: f32[4,3]) -> (f32[]) {
