@@ -574,9 +574,9 @@ class KernelWriter implements ScalarContext, TileWriter {
       this.fail(`matmul block ${shape.rows}x${shape.cols} is not a positive size`);
     }
     const blocks = blockCount(plan, shape);
-    // Blocks are large: small groups let a runtime spread them over its workers.
-    const threads = clampThreads(Math.min(blocks, this.d.simdWidth));
-    return { ...base, block: shape, variant: "matmul.blocked", cooperative: false, threads, groups: Math.ceil(blocks / threads) };
+    // Blocks are large: one per group lets a runtime spread them over its workers (a host's
+    // pool divides groups; 23 blocks in one group of 32 threads would all run on one core).
+    return { ...base, block: shape, variant: "matmul.blocked", cooperative: false, threads: 1, groups: blocks };
   }
 
   /** Every store and every load that moves with the grid is at the grid's flat index. */

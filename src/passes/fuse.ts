@@ -585,7 +585,7 @@ class Fuser {
       [],
     );
     copy.storeValueAs(root, a);
-    const drafts = [copy.draft(root)];
+    const drafts = [copy.sharedDraft(root)];
     if (size(updates.type.shape) === 0) return drafts;
     const add = new KernelBuilder(
       this,
@@ -600,7 +600,7 @@ class Fuser {
     at = sop("max", [sop("min", [at, lit(n - 1, "int32")], "int32"), lit(0, "int32")], "int32");
     const target = [...u.slice(0, axis), at, ...u.slice(axis + ir)];
     add.addStore(root, target, add.emit(updates, u), "add", inRange);
-    drafts.push(add.draft(root, "scatter"));
+    drafts.push(add.sharedDraft(root, new Set(), "scatter"));
     return drafts;
   }
 
@@ -912,7 +912,7 @@ class KernelBuilder {
    * materialized: each grid point along that dim would compute the same reduction again (a
    * matmul nested in another matmul's loop, a sum over all rows inside a row kernel).
    */
-  sharedDraft(root: Value, rows: ReadonlySet<number> = new Set()): KernelDraft {
+  sharedDraft(root: Value, rows: ReadonlySet<number> = new Set(), kind?: KernelKind): KernelDraft {
     this.reductions.forEach((r, i) => {
       if (rows.has(i)) return;
       const key = this.reductionKeys[i]!;
@@ -931,7 +931,7 @@ class KernelBuilder {
         this.require(value, `${op()} over ${over} elements would be computed at ${points} grid points for its ${distinct} values`);
       }
     });
-    return this.draft(root);
+    return this.draft(root, kind);
   }
 
   draft(root: Value, kind?: KernelKind): KernelDraft {

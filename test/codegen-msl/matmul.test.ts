@@ -263,12 +263,13 @@ describe("matmul schedules in MSL", () => {
   it("blocked (the default without cooperation): one block of C per thread, no barriers", () => {
     const lib = emit(spec({}), { cooperative: false });
     const [k] = lib.kernels;
-    // Blocks of 64 rows (m = 100 needs 2) by 32 columns (n = 40 needs 2), per batch: 8 threads.
+    // Blocks of 64 rows (m = 100 needs 2) by 32 columns (n = 40 needs 2), per batch: 8 threads,
+    // each its own group so that a host's workers share them.
     expect([k!.variant, k!.cooperative, k!.grid, k!.threadsPerGroup, k!.threadgroupBytes]).toEqual([
       "matmul.blocked",
       false,
-      [1, 1, 1],
-      32,
+      [8, 1, 1],
+      1,
       0,
     ]);
     expect(lib.source).toContain("if (gid >= 8u) return;");
@@ -280,7 +281,7 @@ describe("matmul schedules in MSL", () => {
     const given = emit(spec({}), { matmul: "blocked", matmulBlock: { rows: 4, cols: 8 } });
     // 2 x 25 x 5 blocks of 4x8.
     expect(given.source).toContain("if (gid >= 250u) return;");
-    expect(given.kernels[0]!.grid).toEqual([8, 1, 1]);
+    expect(given.kernels[0]!.grid).toEqual([250, 1, 1]);
     expect(() => emit(spec({}), { matmul: "blocked", matmulBlock: { rows: 0, cols: 8 } })).toThrow(CompileError);
   });
 
