@@ -7,6 +7,7 @@
 // small buffer wastes at most half its bytes; larger requests round up to whole pages, so a big
 // buffer wastes less than a page. A request is served only from its own bucket.
 import { DeviceError, SmeltError } from "../src/ir/errors.js";
+import { reserve, Storage } from "./memory.js";
 
 export interface Allocator {
   alloc(bytes: number): ArrayBuffer;
@@ -141,4 +142,15 @@ export class BufferCache {
     }
     return buf;
   }
+}
+
+/**
+ * Device memory of at least `bytes` from `cache`, counted in sm.memory as the whole bucket it
+ * takes (after `reclaim` when the memory limit is near), and back to the cache when dropped.
+ */
+export function cachedStorage(cache: BufferCache, bytes: number, pageSize: number, reclaim: () => void): Storage {
+  const held = bucketBytes(bytes, pageSize);
+  reserve(held, reclaim);
+  const buf = cache.acquire(bytes);
+  return new Storage(buf, held, () => cache.release(buf));
 }

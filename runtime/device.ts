@@ -1,6 +1,7 @@
 // The TypeScript side of a device: what the frontend needs to hold arrays and run functions.
 import type { HostData } from "../src/ir/dtype.js";
 import type { Func } from "../src/ir/graph.js";
+import { size } from "../src/ir/shape.js";
 import type { TensorType } from "../src/ir/types.js";
 import type { Lowered } from "../src/passes/pipeline.js";
 import { hostView, type Storage, storageOf, typeBytes } from "./memory.js";
@@ -62,6 +63,20 @@ export interface Device {
   prepare(func: Func, opts: PrepareOptions): Executable;
   /** Frees memory the device keeps for reuse. */
   clearCache(): void;
+}
+
+/** `storage` seen as an array of `type` on the device named `device`. */
+export function bufferOver(device: string, type: TensorType, storage: Storage): DeviceBuffer {
+  return new DeviceBuffer(device, type, hostView(type.dtype, storage.buffer, size(type.shape)), storage);
+}
+
+/** A new buffer on `device` with the bytes of `data` (a whole array of `type`). */
+export function copyTo(device: Device, type: TensorType, data: ArrayBufferView): DeviceBuffer {
+  const b = device.alloc(type);
+  new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength).set(
+    new Uint8Array(data.buffer, data.byteOffset, b.data.byteLength),
+  );
+  return b;
 }
 
 /** A new buffer on `device` holding `values` (already in host storage form). */

@@ -8,11 +8,11 @@ import { DeviceError, SmeltError } from "../src/ir/errors.js";
 import { size } from "../src/ir/shape.js";
 import type { TensorType } from "../src/ir/types.js";
 import type { PlannedProgram } from "../src/passes/plan.js";
-import { BufferCache, bucketBytes } from "./buffer-cache.js";
+import { BufferCache, cachedStorage } from "./buffer-cache.js";
 import { buildLibrary, compilerProblem, findCompiler } from "./compiler.js";
-import { type Device, DeviceBuffer, type Executable } from "./device.js";
+import { bufferOver, copyTo, type Device, DeviceBuffer, type Executable } from "./device.js";
 import { type Binding, type DispatchPlan, dispatchList } from "./dispatch.js";
-import { addCacheSource, hostView, reserve, Storage, typeBytes } from "./memory.js";
+import { addCacheSource, reserve, Storage, typeBytes } from "./memory.js";
 import { mslCompileError, opsOf } from "./msl-errors.js";
 import {
   type DispatchOrder,
@@ -209,23 +209,15 @@ export class HostDevice implements Device {
       const buf = this.addon.alloc(n, { guard: true });
       return new Storage(buf, n, () => this.addon.free(buf));
     }
-    const held = bucketBytes(bytes, PAGE);
-    reserve(held, () => this.clearCache());
-    const buf = this.cache.acquire(bytes);
-    return new Storage(buf, held, () => this.cache.release(buf));
+    return cachedStorage(this.cache, bytes, PAGE, () => this.clearCache());
   }
 
   alloc(type: TensorType): DeviceBuffer {
-    const s = this.storage(typeBytes(type));
-    return new DeviceBuffer(this.name, type, hostView(type.dtype, s.buffer, size(type.shape)), s);
+    return bufferOver(this.name, type, this.storage(typeBytes(type)));
   }
 
   copy(type: TensorType, data: ArrayBufferView): DeviceBuffer {
-    const b = this.alloc(type);
-    new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength).set(
-      new Uint8Array(data.buffer, data.byteOffset, b.data.byteLength),
-    );
-    return b;
+    return copyTo(this, type, data);
   }
 
   /** The MSL this device runs for a planned program. */

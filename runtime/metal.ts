@@ -13,11 +13,11 @@ import type { Kernel } from "../src/ir/kernel.js";
 import { size } from "../src/ir/shape.js";
 import type { TensorType } from "../src/ir/types.js";
 import type { PlannedProgram } from "../src/passes/plan.js";
-import { BufferCache, bucketBytes } from "./buffer-cache.js";
-import { type Device, DeviceBuffer, type Executable, type PrepareOptions } from "./device.js";
+import { BufferCache, cachedStorage } from "./buffer-cache.js";
+import { bufferOver, copyTo, type Device, DeviceBuffer, type Executable, type PrepareOptions } from "./device.js";
 import { type Binding, type Dispatch, type DispatchPlan, dispatchList } from "./dispatch.js";
 import { emitOptionsFor } from "./host.js";
-import { addCacheSource, hostView, reserve, Storage, typeBytes } from "./memory.js";
+import { addCacheSource, hostView, Storage, typeBytes } from "./memory.js";
 import { mslCompileError, opsOf } from "./msl-errors.js";
 
 // ---------------------------------------------------------------- the addon's surface
@@ -261,23 +261,15 @@ export class MetalDevice implements Device {
 
   /** Metal memory of at least `bytes` bytes, counted in sm.memory as the whole buffer it takes. */
   storage(bytes: number): Storage {
-    const held = bucketBytes(bytes, this.info.pageSize);
-    reserve(held, () => this.clearCache());
-    const buf = this.cache.acquire(bytes);
-    return new Storage(buf, held, () => this.cache.release(buf));
+    return cachedStorage(this.cache, bytes, this.info.pageSize, () => this.clearCache());
   }
 
   alloc(type: TensorType): DeviceBuffer {
-    const s = this.storage(typeBytes(type));
-    return new DeviceBuffer(this.name, type, hostView(type.dtype, s.buffer, size(type.shape)), s);
+    return bufferOver(this.name, type, this.storage(typeBytes(type)));
   }
 
   copy(type: TensorType, data: ArrayBufferView): DeviceBuffer {
-    const b = this.alloc(type);
-    new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength).set(
-      new Uint8Array(data.buffer, data.byteOffset, b.data.byteLength),
-    );
-    return b;
+    return copyTo(this, type, data);
   }
 
   prepare(_func: Func, opts: PrepareOptions): MetalExecutable {

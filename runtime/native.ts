@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SCALAR_BYTES } from "../src/codegen-msl/validate.js";
 
 export type LibraryHandle = { readonly __library: unique symbol };
 export type KernelHandle = { readonly __kernel: unique symbol };
@@ -102,21 +103,6 @@ export function hostAddonProblem(): string | undefined {
 /** Threadgroup memory the host runtime gives each threadgroup (Metal's minimum guarantee). */
 export const HOST_THREADGROUP_BYTES = 32768;
 
-const SCALAR_BYTES: Readonly<Record<string, number>> = {
-  bool: 1,
-  char: 1,
-  uchar: 1,
-  short: 2,
-  ushort: 2,
-  half: 2,
-  bfloat: 2,
-  int: 4,
-  uint: 4,
-  float: 4,
-  atomic_int: 4,
-  atomic_uint: 4,
-  atomic_float: 4,
-};
 
 /** Bytes of an MSL scalar or 2/3/4-vector (a 3-vector takes the room of a 4-vector), or undefined. */
 function elementBytes(type: string): number | undefined {

@@ -84,7 +84,8 @@ const FORBIDDEN: readonly [RegExp, string][] = [
   [/\(\s*\*\s*\w+\s*\)\s*\(/, "uses a function pointer"],
 ];
 
-const SCALAR_BYTES: Readonly<Record<string, number>> = {
+/** Bytes of each MSL scalar type a threadgroup array may hold. */
+export const SCALAR_BYTES: Readonly<Record<string, number>> = {
   bool: 1,
   char: 1,
   uchar: 1,

@@ -1,33 +1,11 @@
 // The `smelt` command as users run it: the real launcher in a child process.
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { root, smelt } from "../support/cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = (name: string): string => path.join("test", "fixtures", name);
-
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The test runner's environment without any SMELT_* setting, so only smelt's flags set them. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SMELT_")));
-}
-
-function smelt(...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["bin/smelt.js", ...args], { cwd: root, env: cleanEnv() }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe.concurrent("smelt", () => {
   it("documents every command and option", async () => {

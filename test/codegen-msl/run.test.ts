@@ -25,43 +25,11 @@ import {
 import { fuse } from "../../src/passes/fuse.js";
 import { ProgramBuilder, ty } from "../passes/programs.js";
 import { randomFunc } from "../support/randomFunc.js";
+import { mismatch, ONE_OP, PROGRAM, type Tolerance } from "../support/tolerance.js";
 import { findClang, type HostCase, programText, runOnHost } from "./support/host.js";
 
 const clang = findClang();
 if (!clang) console.log("test/codegen-msl/run.test.ts: skipped, clang-19 not found (CI installs it)");
-
-type Tolerance = Partial<Record<DType, { rel: number; abs: number }>>;
-
-/**
- * How far a float result may be from the interpreter's, which rounds exact values once. One op:
- * a few units in the last place. A program: sums in another order, and errors carried through
- * several ops.
- */
-const ONE_OP: Tolerance = {
-  float32: { rel: 1e-6, abs: 1e-38 },
-  float16: { rel: 2e-3, abs: 6e-8 },
-  bfloat16: { rel: 1.6e-2, abs: 1e-38 },
-};
-const PROGRAM: Tolerance = {
-  float32: { rel: 1e-5, abs: 1e-5 },
-  float16: { rel: 4e-3, abs: 1e-3 },
-  bfloat16: { rel: 3e-2, abs: 1e-2 },
-};
-
-/** Equal (NaN equals NaN; without `exact`, zeros of either sign are equal), or within tolerance. */
-function mismatch(want: Tensor, got: Tensor, exact: boolean, tolerance: Tolerance): string | undefined {
-  const d = want.type.dtype;
-  const tol = tolerance[d];
-  for (let i = 0; i < want.data.length; i++) {
-    const a = want.data[i]!;
-    const b = got.data[i]!;
-    if (Object.is(a, b)) continue;
-    if (!exact && a === b) continue;
-    const close = !exact && tol !== undefined && Math.abs(a - b) <= tol.rel * Math.abs(a) + tol.abs;
-    if (!close) return `element ${i}: interpreter ${a}, host ${b}`;
-  }
-  return undefined;
-}
 
 /** Runs the cases and compares every result with the interpreter's. */
 async function check(
@@ -73,7 +41,7 @@ async function check(
   const bad: string[] = [];
   cases.forEach((c, i) => {
     interpretProgram(c.program, c.args).forEach((want, j) => {
-      const m = mismatch(want, got[i]![j]!, c.exact ?? false, tolerance);
+      const m = mismatch(want, got[i]![j]!, c.exact ?? false, tolerance, "host");
       if (m) bad.push(`${c.label}, result ${j} (${want.type.dtype}): ${m}`);
     });
   });

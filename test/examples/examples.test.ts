@@ -1,34 +1,13 @@
 // Every example as users run it: `smelt run examples/<file>` in a child process, with options
 // that keep the slow ones short, checked against values worked out by hand.
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { type Outcome, smelt } from "../support/cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The test runner's environment without any SMELT_* setting: examples run on the default device. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SMELT_")));
-}
-
-function run(example: string, ...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const argv = ["bin/smelt.js", "run", path.join("examples", example), "--", ...args];
-    execFile(process.execPath, argv, { cwd: root, env: cleanEnv(), maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (example: string, ...args: string[]): Promise<Outcome> =>
+  smelt("run", path.join("examples", example), "--", ...args);
 
 /** Expects a clean exit and returns the output. */
 async function output(example: string, ...args: string[]): Promise<string> {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { HOST_HEADER, MSL_CHECK_FLAGS } from "../../../runtime/compiler.js";
 import { type DispatchOrder, type HostAddon, hostAddonProblem, hostSource, loadHostAddon } from "../../../runtime/native.js";
 import { type EmitOptions, emitProgram } from "../../../src/codegen-msl/index.js";
 import {
@@ -21,26 +22,10 @@ import {
 
 const run = promisify(execFile);
 
-export const HEADER = fileURLToPath(new URL("../../../native/include/smelt_msl_host.h", import.meta.url));
+export const HEADER = HOST_HEADER;
 
 /** The flags the host device compiles with, warnings that matter as errors. */
-export const CHECK_FLAGS = [
-  "-x",
-  "c++",
-  "-std=c++17",
-  "-nostdinc++",
-  "-fno-exceptions",
-  "-fno-rtti",
-  "-Wall",
-  "-Wextra",
-  "-Wno-unused-parameter",
-  "-Werror=unknown-attributes",
-  "-Werror=double-promotion",
-  "-Werror=implicit-float-conversion",
-  "-Werror=vla-extension",
-  "-include",
-  HEADER,
-];
+export const CHECK_FLAGS = MSL_CHECK_FLAGS;
 
 /** What makes a loadable library of it (compiler-rt has the half and bfloat conversions). */
 export const LIBRARY_FLAGS = ["-O2", "-fPIC", "-shared", "-fno-math-errno", "-rtlib=compiler-rt", "-lm"];
