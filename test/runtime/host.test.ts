@@ -50,7 +50,7 @@ describe.skipIf(problem !== undefined)("the host device", () => {
             }
           }
         }),
-        { numRuns: 6 },
+        { numRuns: 15 },
       );
     }, 120_000);
   }
