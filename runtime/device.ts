@@ -18,9 +18,6 @@ export class DeviceBuffer {
     readonly data: HostData,
     private readonly storage: Storage,
   ) {}
-  get released(): boolean {
-    return !this.held;
-  }
   /** Another hold on the same memory. */
   share(): DeviceBuffer {
     this.storage.retain();
@@ -86,4 +83,3 @@ export function upload(device: Device, type: TensorType, values: HostData): Devi
   return b;
 }
 
-export { hostView };

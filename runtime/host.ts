@@ -66,6 +66,7 @@ class HostExecutable implements Executable {
   private readonly arena: Storage | undefined;
   private readonly fixed: (ArrayBufferView | undefined)[][];
   private readonly consts: ReadonlyMap<string, ArrayBufferView>;
+  private readonly types: readonly TensorType[];
   private disposed = false;
 
   constructor(
@@ -83,6 +84,7 @@ class HostExecutable implements Executable {
         .filter((b) => b.kind === "const")
         .map((b) => [b.name, padded(numbersToHost(b.type.dtype, b.data ?? new Float64Array(size(b.type.shape))))]),
     );
+    this.types = program.results.map((n) => program.buffers.find((b) => b.name === n)!.type);
     // Everything but the run's inputs and outputs is bound once.
     this.fixed = plan.dispatches.map((d) => d.bindings.map((b) => this.fixedBinding(b)));
   }
@@ -106,7 +108,7 @@ class HostExecutable implements Executable {
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
     if (this.disposed) throw new DeviceError(`@${this.program.name} was disposed`);
-    const types = this.program.results.map((n) => this.program.buffers.find((b) => b.name === n)!.type);
+    const types = this.types;
     const outputs: (DeviceBuffer | undefined)[] = this.plan.results.map((r, i) =>
       r.kind === "written" ? this.device.alloc(types[i]!) : undefined,
     );

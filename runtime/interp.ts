@@ -1,15 +1,12 @@
 // The interp device: the reference interpreter over graph IR. Slow and exact; always present.
 import { fromHost, interpret, toHost } from "../src/ir/interp.js";
 import { size } from "../src/ir/shape.js";
-import { type Device, DeviceBuffer, upload } from "./device.js";
-import { heapStorage, hostView } from "./memory.js";
+import { bufferOver, type Device, upload } from "./device.js";
+import { heapStorage } from "./memory.js";
 
 export const interpDevice: Device = {
   name: "interp",
-  alloc(type) {
-    const s = heapStorage(type.dtype, size(type.shape));
-    return new DeviceBuffer("interp", type, hostView(type.dtype, s.buffer, size(type.shape)), s);
-  },
+  alloc: (type) => bufferOver("interp", type, heapStorage(type.dtype, size(type.shape))),
   prepare(func) {
     return {
       run: (inputs) =>

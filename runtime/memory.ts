@@ -11,7 +11,7 @@ import { size } from "../src/ir/shape.js";
 export interface MemoryStats {
   /** Bytes held by live arrays and by compiled functions' arenas. */
   readonly activeBytes: number;
-  /** The most activeBytes has been since the last resetPeak (or the start). */
+  /** The most activeBytes has been since the process started. */
   readonly peakBytes: number;
   /** Bytes freed by arrays but kept by devices for reuse. */
   readonly cacheBytes: number;
@@ -37,11 +37,11 @@ export function setLimit(bytes: number): void {
 }
 const cacheSources: (() => number)[] = [];
 
-export function countAlloc(bytes: number): void {
+function countAlloc(bytes: number): void {
   active += bytes;
   if (active > peak) peak = active;
 }
-export function countFree(bytes: number): void {
+function countFree(bytes: number): void {
   active -= bytes;
 }
 /** Devices with a buffer cache report its size here. */
@@ -50,9 +50,6 @@ export function addCacheSource(bytes: () => number): void {
 }
 export function memoryStats(): MemoryStats {
   return { activeBytes: active, peakBytes: peak, cacheBytes: cacheSources.reduce((s, f) => s + f(), 0) };
-}
-export function resetPeak(): void {
-  peak = active;
 }
 
 /** One allocation of device memory, as an ArrayBuffer the host can view. */

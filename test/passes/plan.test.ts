@@ -167,9 +167,8 @@ describe("plan: live ranges and offsets", () => {
     expect(m.naivePeakBytes).toBe(3072);
   });
 
-  it("puts a new temp in the smallest free block that fits", () => {
-    // A: 1024 B, B: 256 B, C: 512 B, D: 256 B. After k3 the free blocks are [0, 1024) and
-    // [1280, 1792); D goes in the second (first fit would take 0).
+  /** Temps A (1024 B), B (256 B), C (512 B), D (256 B) over six kernels k0..k5. */
+  const fourTemps = (): ProgramBuilder => {
     const b = new ProgramBuilder()
       .param("x", f32(256))
       .param("y", f32(64))
@@ -186,6 +185,13 @@ describe("plan: live ranges and offsets", () => {
     b.kernel([{ out: "out0", value: add(b.at("A"), b.at("C")) }]);
     b.kernel([{ out: "D", value: add(b.at("y"), lit(3, "float32")) }]);
     b.kernel([{ out: "out1", value: add(b.at("B"), b.at("D")) }]);
+    return b;
+  };
+
+  it("puts a new temp in the smallest free block that fits", () => {
+    // A: 1024 B, B: 256 B, C: 512 B, D: 256 B. After k3 the free blocks are [0, 1024) and
+    // [1280, 1792); D goes in the second (first fit would take 0).
+    const b = fourTemps();
     const m = plan(b.build(), { schedule: false }).plan;
     expect(m.liveRanges).toEqual({ A: [0, 3], B: [1, 5], C: [2, 3], D: [4, 5] });
     expect(m.offsets).toEqual({ A: 0, B: 1024, C: 1280, D: 1280 });
@@ -198,22 +204,7 @@ describe("plan: live ranges and offsets", () => {
     // The program above: B (256 B) and D (256 B) feed k5 and nothing needs them first. Ready
     // kernels that grow the live bytes least run first: k1 (+256), k4 (+256), k5 (-512), k2
     // (+512), k0 (+1024), k3 (-1536). C then reuses B and D's space: 1536 bytes, not 1792.
-    const b = new ProgramBuilder()
-      .param("x", f32(256))
-      .param("y", f32(64))
-      .param("z", f32(128))
-      .temp("A", f32(256))
-      .temp("B", f32(64))
-      .temp("C", f32(128))
-      .temp("D", f32(64))
-      .result("out0", f32(128))
-      .result("out1", f32(64));
-    b.kernel([{ out: "A", value: add(b.at("x"), one) }]);
-    b.kernel([{ out: "B", value: mul(b.at("y"), two) }]);
-    b.kernel([{ out: "C", value: mul(b.at("z"), two) }]);
-    b.kernel([{ out: "out0", value: add(b.at("A"), b.at("C")) }]);
-    b.kernel([{ out: "D", value: add(b.at("y"), lit(3, "float32")) }]);
-    b.kernel([{ out: "out1", value: add(b.at("B"), b.at("D")) }]);
+    const b = fourTemps();
     const p = plan(b.build());
     expect(p.kernels.map((k) => k.name)).toEqual(["k1", "k4", "k5", "k2", "k0", "k3"]);
     expect(p.plan.liveRanges).toEqual({ A: [4, 5], B: [0, 2], C: [3, 5], D: [1, 2] });
