@@ -178,14 +178,17 @@ interface Stage {
 function stage(w: TileWriter, parent: Block, s: Stage): void {
   const { threads } = SIMDGROUP_TILE;
   const loop = new Block(parent, false);
-  loop.lines.push(`const int mm_r = int(mm_e / ${s.cols}u);`, `const int mm_c = int(mm_e % ${s.cols}u);`);
+  // Names of their own per staged operand: the dead-let pass counts uses across the kernel.
+  const r = `${s.array}_r`;
+  const c = `${s.array}_c`;
+  loop.lines.push(`const int ${r} = int(mm_e / ${s.cols}u);`, `const int ${c} = int(mm_e % ${s.cols}u);`);
   const conds: string[] = [];
-  if (s.row.extent % s.rows) conds.push(`${s.rowBase} + mm_r < ${s.row.extent}`);
-  if (s.col.extent % s.cols) conds.push(`${s.colBase} + mm_c < ${s.col.extent}`);
+  if (s.row.extent % s.rows) conds.push(`${s.rowBase} + ${r} < ${s.row.extent}`);
+  if (s.col.extent % s.cols) conds.push(`${s.colBase} + ${c} < ${s.col.extent}`);
   // Loads are in range only inside the operand: outside, nothing may be hoisted above the test.
   const at = conds.length ? new Block(loop, true) : loop;
-  at.vars.set(s.row.v, { name: loopName(s.row.v), def: `${s.rowBase} + mm_r`, emitted: false });
-  at.vars.set(s.col.v, { name: loopName(s.col.v), def: `${s.colBase} + mm_c`, emitted: false });
+  at.vars.set(s.row.v, { name: loopName(s.row.v), def: `${s.rowBase} + ${r}`, emitted: false });
+  at.vars.set(s.col.v, { name: loopName(s.col.v), def: `${s.colBase} + ${c}`, emitted: false });
   if (conds.length) {
     loop.lines.push("float mm_x = 0.0f;");
     at.lines.push(`mm_x = ${w.dot.lift(w.value(s.operand, at))};`);

@@ -54,6 +54,16 @@ describe.skipIf(!clang)("emitted MSL compiles as C++ with the host header", () =
     }
   });
 
+  it("a matmul whose operands are constant along k (their staging reads no k index)", async () => {
+    const p = fuse(parseFunc(`func @mm(%u: f32[5,1], %v: f32[1,8]) -> (f32[5,8]) {
+  %0 = broadcast %u {shape = [5, 16]} : f32[5,16]
+  %1 = broadcast %v {shape = [16, 8]} : f32[16,8]
+  %2 = matmul %0, %1 : f32[5,8]
+  return %2
+}`));
+    for (const matmul of ["naive", "simdgroup", "blocked"] as const) await expectCompiles(batch([p], { matmul }));
+  });
+
   for (const strategy of ["full", "elementwise", "none"] as FusionStrategy[]) {
     it(`random funcs fused with strategy ${strategy}, both schedules`, async () => {
       const funcs = fc.sample(randomFunc({ maxOps: 10 }), 150);
